@@ -1,0 +1,63 @@
+/* err.c: the one error type; see err.h. */
+#include "err.h"
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+int cim_err_set(struct cim_err *err, int code, const char *fmt, ...)
+{
+    if (err == NULL || err->code != CIM_OK)
+        return code;
+    err->code = code;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+int cim_err_prefix(struct cim_err *err, const char *fmt, ...)
+{
+    if (err == NULL)
+        return CIM_OK;
+    char head[CIM_ERR_MSG_MAX];
+    char tail[CIM_ERR_MSG_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(head, sizeof head, fmt, ap);
+    va_end(ap);
+    memcpy(tail, err->msg, sizeof tail);
+    snprintf(err->msg, sizeof err->msg, "%s: %s", head, tail);
+    return err->code;
+}
+
+const char *cim_status_str(int code)
+{
+    switch (code) {
+    case CIM_OK: return "ok";
+    case CIM_EINVAL: return "invalid argument";
+    case CIM_EIO: return "input/output error";
+    case CIM_EFORMAT: return "bad file format";
+    case CIM_ENOMEM: return "out of memory";
+    case CIM_EUNSUPPORTED: return "unsupported";
+    default: return "unknown error";
+    }
+}
+
+int cim_size_mul(size_t a, size_t b, size_t *out)
+{
+    if (a != 0 && b > SIZE_MAX / a)
+        return CIM_ENOMEM;
+    *out = a * b;
+    return CIM_OK;
+}
+
+int cim_size_add(size_t a, size_t b, size_t *out)
+{
+    if (b > SIZE_MAX - a)
+        return CIM_ENOMEM;
+    *out = a + b;
+    return CIM_OK;
+}

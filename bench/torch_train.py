@@ -1,0 +1,239 @@
+#!/usr/bin/python3
+"""PyTorch reference for the cim training-throughput benchmark.
+
+Measures CPU training throughput (images/s of whole optimizer steps) and
+inference throughput (batch-1000 forward passes) for the same small networks
+that `cim bench` trains, so the two can be compared side by side.
+
+Run with Debian's interpreter, which carries python3-torch:
+    /usr/bin/python3 bench/torch_train.py --model lenet5 --batch 128 --threads 2 --json
+Exit status: 0 ok, 2 bad options, 77 torch not importable (a "skip" for test drivers).
+"""
+
+import argparse
+import gzip
+import json
+import os
+import struct
+import sys
+import time
+
+FASHION_DIR = "/usr/share/datasets/fashion-mnist"
+TRAIN_IMAGES = os.path.join(FASHION_DIR, "train-images-idx3-ubyte.gz")
+TRAIN_LABELS = os.path.join(FASHION_DIR, "train-labels-idx1-ubyte.gz")
+RANDOM_POOL = 8192
+INFER_BATCH = 1000
+INFER_WARMUP = 3
+
+
+class OneLineParser(argparse.ArgumentParser):
+    # argparse normally prints the whole usage block; callers (scripts, CI
+    # logs) want a single line they can show verbatim.
+    def error(self, message):
+        sys.stderr.write("torch_train.py: error: %s\n" % message)
+        sys.exit(2)
+
+
+def parse_args(argv):
+    p = OneLineParser(description="PyTorch training/inference throughput reference.")
+    p.add_argument("--model", choices=("lenet5", "mlp"), default="lenet5")
+    p.add_argument("--batch", type=int, default=128)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--seconds", type=float, default=5.0)
+    p.add_argument("--warmup", type=int, default=20)
+    p.add_argument("--optimizer", choices=("adam", "sgd"), default="adam")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--json", action="store_true")
+    a = p.parse_args(argv)
+    if a.batch < 1:
+        p.error("--batch must be >= 1")
+    if a.threads < 1:
+        p.error("--threads must be >= 1")
+    if not a.seconds > 0:
+        p.error("--seconds must be > 0")
+    if a.warmup < 0:
+        p.error("--warmup must be >= 0")
+    return a
+
+
+def read_idx(path, expect_magic):
+    with gzip.open(path, "rb") as f:
+        raw = f.read()
+    magic = struct.unpack(">I", raw[:4])[0]
+    if magic != expect_magic:
+        raise ValueError("%s: bad IDX magic 0x%08x" % (path, magic))
+    ndim = magic & 0xFF
+    dims = struct.unpack(">%dI" % ndim, raw[4:4 + 4 * ndim])
+    return raw[4 + 4 * ndim:], dims
+
+
+def load_pool(torch, seed):
+    """Return (images N x 1 x 28 x 28 float32, labels N int64, source name)."""
+    if os.path.exists(TRAIN_IMAGES):
+        import numpy as np
+        data, dims = read_idx(TRAIN_IMAGES, 0x00000803)
+        n = dims[0]
+        # Plain /255 with no mean subtraction, matching what the C loader feeds in.
+        pix = np.frombuffer(data, dtype=np.uint8, count=n * 28 * 28)
+        images = torch.from_numpy(pix.astype(np.float32) / 255.0).reshape(n, 1, 28, 28)
+        if os.path.exists(TRAIN_LABELS):
+            ldata, _ = read_idx(TRAIN_LABELS, 0x00000801)
+            labels = torch.from_numpy(np.frombuffer(ldata, dtype=np.uint8, count=n).astype(np.int64))
+            return images.contiguous(), labels, "fashion-mnist"
+        g = torch.Generator().manual_seed(seed)
+        return images.contiguous(), torch.randint(0, 10, (n,), generator=g), "fashion-mnist-images"
+    g = torch.Generator().manual_seed(seed)
+    images = torch.rand((RANDOM_POOL, 1, 28, 28), generator=g)
+    labels = torch.randint(0, 10, (RANDOM_POOL,), generator=g)
+    return images, labels, "random"
+
+
+def build_model(nn, name):
+    if name == "lenet5":
+        return nn.Sequential(
+            nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Flatten(),
+            nn.Linear(400, 120), nn.ReLU(),
+            nn.Linear(120, 84), nn.ReLU(),
+            nn.Linear(84, 10),
+        )
+    return nn.Sequential(
+        nn.Flatten(),
+        nn.Linear(784, 256), nn.ReLU(),
+        nn.Linear(256, 128), nn.ReLU(),
+        nn.Linear(128, 10),
+    )
+
+
+class Batches:
+    """Consecutive mini-batches over a per-epoch shuffled index, last partial batch dropped."""
+
+    def __init__(self, torch, images, labels, batch, seed):
+        self.torch = torch
+        self.images = images
+        self.labels = labels
+        self.batch = batch
+        self.gen = torch.Generator().manual_seed(seed)
+        self.n = images.shape[0]
+        self.perm = torch.randperm(self.n, generator=self.gen)
+        self.pos = 0
+
+    def next(self):
+        if self.pos + self.batch > self.n:
+            # Reshuffling happens inside the timed region, as it does in the C loop.
+            self.perm = self.torch.randperm(self.n, generator=self.gen)
+            self.pos = 0
+        idx = self.perm[self.pos:self.pos + self.batch]
+        self.pos += self.batch
+        # The gather copies the batch out of the pool; it is deliberately part
+        # of the step so both sides pay for assembling their input.
+        return self.images.index_select(0, idx), self.labels.index_select(0, idx)
+
+
+def measure_train(torch, model, opt, loss_fn, batches, warmup, seconds):
+    def step():
+        x, y = batches.next()
+        # set_to_none skips a memset per parameter; it is the default from
+        # torch 2.0 on and every parameter receives a gradient each step, so
+        # the update is identical to zeroing.
+        opt.zero_grad(set_to_none=True)
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+
+    model.train()
+    for _ in range(warmup):
+        step()
+    steps = 0
+    t0 = time.perf_counter()
+    while True:
+        loss = step()
+        steps += 1
+        elapsed = time.perf_counter() - t0
+        if elapsed >= seconds:
+            break
+    return steps, elapsed, float(loss.detach())
+
+
+def measure_infer(torch, model, images, seconds):
+    n = min(INFER_BATCH, images.shape[0])
+    x = images[:n].contiguous()
+    model.eval()
+    with torch.no_grad():
+        for _ in range(INFER_WARMUP):
+            model(x)
+        passes = 0
+        t0 = time.perf_counter()
+        while True:
+            model(x)
+            passes += 1
+            elapsed = time.perf_counter() - t0
+            if elapsed >= seconds:
+                break
+    return passes * n / elapsed
+
+
+def main(argv):
+    args = parse_args(argv)
+    try:
+        import torch
+        import torch.nn as nn
+    except Exception as e:  # ImportError, or a broken install raising OSError
+        why = str(e).splitlines()[0] if str(e) else type(e).__name__
+        sys.stderr.write("torch_train.py: torch not importable (%s); skipping\n" % why)
+        return 77
+
+    # Inter-op threads can only be set before any parallel work has run, and
+    # not at all once some other module has touched the pool; in that case we
+    # keep the default rather than fail the benchmark.
+    try:
+        torch.set_num_interop_threads(1)
+    except RuntimeError:
+        pass
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+
+    images, labels, source = load_pool(torch, args.seed)
+    if args.batch > images.shape[0]:
+        sys.stderr.write("torch_train.py: error: --batch %d exceeds the %d-image pool\n"
+                         % (args.batch, images.shape[0]))
+        return 2
+
+    model = build_model(nn, args.model).float()
+    if args.optimizer == "adam":
+        opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    else:
+        opt = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
+    loss_fn = nn.CrossEntropyLoss()
+    batches = Batches(torch, images, labels, args.batch, args.seed)
+
+    steps, elapsed, last_loss = measure_train(torch, model, opt, loss_fn, batches,
+                                              args.warmup, args.seconds)
+    train_ips = steps * args.batch / elapsed
+    infer_ips = measure_infer(torch, model, images, args.seconds)
+
+    if args.json:
+        print(json.dumps({
+            "framework": "pytorch",
+            "version": torch.__version__,
+            "model": args.model,
+            "batch": args.batch,
+            "threads": torch.get_num_threads(),
+            "train_images_per_s": round(train_ips, 1),
+            "infer_images_per_s": round(infer_ips, 1),
+            "optimizer": args.optimizer,
+            "data": source,
+            "train_steps": steps,
+        }))
+    else:
+        print("pytorch %s %s batch %d threads %d %s on %s: train %.0f img/s "
+              "(%d steps, last loss %.3f), infer %.0f img/s"
+              % (torch.__version__, args.model, args.batch, torch.get_num_threads(),
+                 args.optimizer, source, train_ips, steps, last_loss, infer_ips))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,136 @@
+/*
+ * model.h: a feed-forward network as a list of layers.
+ *
+ * A model is the network's structure and parameters, nothing else: no activations,
+ * gradients or optimizer state (those live in the workspaces of nn/forward.h and
+ * the trainer of nn/train.h). Layers run in order; each has a type, an optional
+ * fused activation, per-sample input and output shapes, and for dense and conv2d
+ * layers a weight and a bias tensor:
+ *
+ *     dense   weight {out, in, 1, 1}        bias {out, 1, 1, 1}   (input flattened)
+ *     conv2d  weight {oc, ic, k, k}         bias {oc, 1, 1, 1}
+ *     maxpool no parameters
+ *
+ * Build one from a known architecture, or layer by layer:
+ *
+ *     struct nn_model *m = nn_model_build("lenet5", &err);
+ *     nn_model_init_params(m, seed);
+ *     ...
+ *     nn_model_free(m);
+ *
+ *     struct nn_model *m = nn_model_alloc("custom", (struct nn_shape){1, 28, 28}, 10);
+ *     nn_model_add_conv2d(m, 6, 5, 1, 2, NN_ACT_RELU, &err);
+ *     nn_model_add_maxpool(m, 2, 2, &err);
+ *     nn_model_add_dense(m, 10, NN_ACT_NONE, &err);
+ *
+ * The last layer's output is the logits; its width must equal num_classes.
+ */
+#ifndef CIM_NN_MODEL_H
+#define CIM_NN_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/err.h"
+#include "nn/tensor.h"
+
+#define NN_MODEL_LAYERS_MAX 32
+#define NN_NAME_MAX 32
+
+enum nn_layer_type { NN_LAYER_DENSE, NN_LAYER_CONV2D, NN_LAYER_MAXPOOL };
+enum nn_act { NN_ACT_NONE, NN_ACT_RELU };
+
+/* Per-sample shape: channels, height, width (a vector of F features is {F, 1, 1}). */
+struct nn_shape {
+    int c, h, w;
+};
+
+struct nn_layer {
+    enum nn_layer_type type;
+    enum nn_act act;         /* applied after the layer's own operation */
+    int kernel, stride, pad; /* conv2d and maxpool; 0 for dense */
+    struct nn_shape in, out;
+    struct nn_tensor weight; /* empty for maxpool */
+    struct nn_tensor bias;   /* empty for maxpool */
+};
+
+/* How a model was trained, as stored in its file; every field may be unknown. */
+struct nn_train_record {
+    char command[1024];      /* the command line that trained it; "" unknown */
+    char optimizer[16];      /* "sgd", "adam"; "" unknown */
+    char created[32];        /* ISO 8601 UTC time of saving; "" unknown */
+    int epochs;              /* epochs completed; 0 unknown */
+    int batch;               /* mini-batch size; 0 unknown */
+    double lr;               /* base learning rate; 0 unknown */
+    uint64_t seed;           /* the training seed */
+    double test_accuracy;    /* fraction in [0, 1] on the full test set; < 0 unknown */
+    double train_loss;       /* mean training loss of the last epoch; < 0 unknown */
+    double seconds;          /* wall time of training; < 0 unknown */
+};
+
+struct nn_model {
+    char arch[NN_NAME_MAX];    /* "lenet5", "mlp", or a user's name */
+    char dataset[NN_NAME_MAX]; /* "fashion-mnist", "mnist", or "" */
+    struct nn_shape input;
+    int num_classes;
+    int n_layers;
+    struct nn_layer layers[NN_MODEL_LAYERS_MAX];
+    struct nn_train_record record;
+};
+
+/* A new model with no layers; NULL when out of memory or when a shape extent or
+ * num_classes is < 1. Free with nn_model_free(). */
+struct nn_model *nn_model_alloc(const char *arch, struct nn_shape input, int num_classes);
+
+/* A new model of a known architecture for 1x28x28 inputs and 10 classes:
+ *   "mlp":    dense 256 relu, dense 128 relu, dense 10
+ *   "lenet5": conv 6@5x5 pad 2 relu, maxpool 2, conv 16@5x5 relu, maxpool 2,
+ *             dense 120 relu, dense 84 relu, dense 10
+ * Parameters are zero until nn_model_init_params(). NULL (and `err` set) for an
+ * unknown name. */
+struct nn_model *nn_model_build(const char *arch, struct cim_err *err);
+
+/* Append a layer after the last one (whose output shape is this one's input).
+ * Weights and bias are allocated and zeroed. Return CIM_OK, or CIM_EINVAL with a
+ * message when a size is non-positive, the kernel does not fit its input, or the
+ * model is full; CIM_ENOMEM when allocation fails. */
+int nn_model_add_dense(struct nn_model *m, int out, enum nn_act act, struct cim_err *err);
+int nn_model_add_conv2d(struct nn_model *m, int out_c, int kernel, int stride, int pad,
+                        enum nn_act act, struct cim_err *err);
+int nn_model_add_maxpool(struct nn_model *m, int kernel, int stride, struct cim_err *err);
+
+/* Check that the layers chain (each input is the previous output, parameter
+ * tensors have the shapes their layer implies) and that the last output is
+ * num_classes wide. CIM_OK or CIM_EFORMAT with a message naming the layer. */
+int nn_model_validate(const struct nn_model *m, struct cim_err *err);
+
+/* He-uniform weights, U(-sqrt(6/fan_in), +sqrt(6/fan_in)) (He et al., ICCV 2015),
+ * and zero biases, drawn from the stream (seed, CIM_RNG_INIT, layer index). */
+int nn_model_init_params(struct nn_model *m, uint64_t seed);
+
+/* A deep copy (structure, parameters and record); NULL when out of memory. */
+struct nn_model *nn_model_clone(const struct nn_model *m);
+
+/* Total number of trainable parameters. */
+size_t nn_model_param_count(const struct nn_model *m);
+
+/* Multiply-accumulates of one forward pass on one sample. */
+size_t nn_model_macs(const struct nn_model *m);
+
+/* Per-sample element count of a shape. */
+static inline size_t nn_shape_size(struct nn_shape s)
+{
+    return (size_t)s.c * (size_t)s.h * (size_t)s.w;
+}
+
+/* Layer type names as stored in files: "dense", "conv2d", "maxpool"; and back
+ * (returns -1 for an unknown name). Same for activations: "none", "relu". */
+const char *nn_layer_type_name(enum nn_layer_type t);
+int nn_layer_type_parse(const char *name);
+const char *nn_act_name(enum nn_act a);
+int nn_act_parse(const char *name);
+
+/* Free the model and its parameters; accepts NULL. */
+void nn_model_free(struct nn_model *m);
+
+#endif
