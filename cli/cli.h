@@ -1,0 +1,123 @@
+/*
+ * cli.h: what the commands of the `cim` program share.
+ *
+ * Each command lives in cli/cmd_<name>.c as `int cmd_<name>(int argc, char **argv)`
+ * (argv[0] is the command's name) and returns an exit status: CLI_EXIT_OK,
+ * CLI_EXIT_FAIL for a failure (bad file, I/O error), CLI_EXIT_USAGE for bad usage.
+ * Options are declared in a table and parsed by cli_opts_parse(), which gives
+ * every bad value a one-line reason naming the option.
+ */
+#ifndef CIM_CLI_H
+#define CIM_CLI_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "base/err.h"
+#include "data/dataset.h"
+#include "nn/exec.h"
+#include "nn/model.h"
+
+enum { CLI_EXIT_OK = 0, CLI_EXIT_FAIL = 1, CLI_EXIT_USAGE = 2 };
+
+/* ---- options ---------------------------------------------------------------- */
+
+enum cli_opt_kind {
+    CLI_OPT_FLAG,   /* no value; *(int *)dst = 1 */
+    CLI_OPT_INT,    /* *(int *)dst, within [min, max] */
+    CLI_OPT_U64,    /* *(uint64_t *)dst */
+    CLI_OPT_DOUBLE, /* *(double *)dst, finite, within [min, max] */
+    CLI_OPT_STRING, /* *(const char **)dst, borrowed from argv */
+    CLI_OPT_CHOICE  /* *(const char **)dst, one of the '|'-separated words in choices */
+};
+
+struct cli_opt {
+    const char *name; /* "--epochs" */
+    enum cli_opt_kind kind;
+    void *dst;
+    const char *metavar; /* "N", "FILE" */
+    const char *help;    /* one line; the default goes at its end */
+    double min, max;     /* CLI_OPT_INT and CLI_OPT_DOUBLE */
+    const char *choices; /* CLI_OPT_CHOICE: "adam|sgd" */
+    int seen;            /* set by the parser */
+};
+
+/* A command's description for --help. */
+struct cli_usage {
+    const char *name;     /* "train" */
+    const char *synopsis; /* "[OPTIONS] --out FILE.h5" */
+    const char *summary;  /* one paragraph */
+};
+
+/* Parse argv[1..argc) against `opts` (n entries). Arguments that are not options
+ * go to pos[0 .. *npos) (at most max_pos). "--name=value" and "--name value" both
+ * work; "--" ends the options. `--help` prints the command's help to stdout and
+ * returns -1. Returns CLI_EXIT_OK, or CLI_EXIT_USAGE after printing one line
+ * "cim NAME: reason" to stderr. */
+int cli_opts_parse(const struct cli_usage *u, int argc, char **argv, struct cli_opt *opts, int n,
+                   const char **pos, int max_pos, int *npos);
+
+/* Print a command's help: synopsis, summary, and the option table. */
+void cli_opts_help(FILE *f, const struct cli_usage *u, const struct cli_opt *opts, int n);
+
+/* The option named `name` in the table (for ->seen); NULL if absent. */
+const struct cli_opt *cli_opt_find(const struct cli_opt *opts, int n, const char *name);
+
+/* ---- messages and progress ---------------------------------------------------- */
+
+/* Print "cim: msg" to stderr for a failed library call and return CLI_EXIT_FAIL. */
+int cli_fail(const struct cim_err *err);
+
+/* Print "cim NAME: reason" to stderr and return CLI_EXIT_USAGE. */
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* A progress line on stderr, redrawn in place. Shown only when stderr is a
+ * terminal and the user did not ask for --quiet. */
+struct cli_progress {
+    int on;
+    int drawn; /* a line is on screen */
+};
+
+void cli_progress_init(struct cli_progress *p, int quiet);
+void cli_progress_draw(struct cli_progress *p, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+/* Keep the current line on screen and start a new one. */
+void cli_progress_keep(struct cli_progress *p);
+/* Erase the current line. */
+void cli_progress_clear(struct cli_progress *p);
+
+/* Seconds on a monotonic clock. */
+double cli_now(void);
+
+/* Set the number of threads of every pass (0: all cores); see nn/forward.h. */
+void cli_threads_set(int n);
+
+/* The whole command line, quoted where needed, into buf (for training records). */
+void cli_command_line(int argc, char **argv, char *buf, size_t size);
+
+/* ---- evaluation --------------------------------------------------------------- */
+
+/* Count in *correct the samples of `ds` (the first `limit`, or all when limit <= 0)
+ * that `m` run on backend `ex` classifies correctly, `batch` at a time. */
+int cli_evaluate(const struct nn_model *m, const struct nn_exec *ex, const struct data_set *ds,
+                 int limit, int batch, long *correct, struct cim_err *err);
+
+/* ---- commands ----------------------------------------------------------------- */
+
+int cmd_train(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+int cmd_info(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
+
+/* The full command line of the running program, for records (set by main). */
+extern int cli_argc;
+extern char **cli_argv;
+
+#endif

@@ -1,0 +1,326 @@
+/*
+ * cmd_train.c: `cim train`, FP32 training of lenet5 or mlp on Fashion-MNIST.
+ *
+ * Each epoch ends with the test accuracy on the full test set and a checkpoint
+ * (the model, the optimizer state and the options, written atomically), so a
+ * killed run continues with `--resume CHECKPOINT` to the same result an
+ * uninterrupted run gives: the sample order and the learning rate depend only on
+ * (seed, epoch, step). The final model is written to --out, and the checkpoint
+ * removed.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "cli/cli.h"
+#include "data/dataset.h"
+#include "data/model_file.h"
+#include "nn/exec.h"
+#include "nn/train.h"
+
+/* Everything that defines a training run; stored in checkpoints as JSON. */
+struct train_cfg {
+    const char *model, *optimizer, *schedule;
+    int epochs, batch, limit, step_epochs;
+    double lr, momentum, weight_decay, step_gamma;
+    uint64_t seed;
+    char command[1024];
+    double seconds; /* training time before this process */
+};
+
+static char *cfg_to_json(const struct train_cfg *c)
+{
+    json_t *j = json_pack("{s:s, s:s, s:s, s:i, s:i, s:i, s:i, s:f, s:f, s:f, s:f, s:s, s:f}",
+                          "model", c->model, "optimizer", c->optimizer, "schedule", c->schedule,
+                          "epochs", c->epochs, "batch", c->batch, "limit", c->limit,
+                          "step_epochs", c->step_epochs, "lr", c->lr, "momentum", c->momentum,
+                          "weight_decay", c->weight_decay, "step_gamma", c->step_gamma,
+                          "command", c->command, "seconds", c->seconds);
+    if (j == NULL)
+        return NULL;
+    /* JSON numbers are doubles: a 64-bit seed goes as a decimal string */
+    char seed[32];
+    snprintf(seed, sizeof seed, "%llu", (unsigned long long)c->seed);
+    json_object_set_new(j, "seed", json_string(seed));
+    char *text = json_dumps(j, JSON_SORT_KEYS | JSON_COMPACT);
+    json_decref(j);
+    return text;
+}
+
+/* Parse the options of a checkpoint; strings point into *root (caller decrefs). */
+static int cfg_from_json(const char *text, const char *path, struct train_cfg *c, json_t **root,
+                         struct cim_err *err)
+{
+    json_error_t jerr;
+    json_t *j = json_loads(text, 0, &jerr);
+    const char *seed = NULL, *command = NULL;
+    if (j == NULL || json_unpack_ex(j, &jerr, 0,
+                                    "{s:s, s:s, s:s, s:i, s:i, s:i, s:i, s:F, s:F, s:F, s:F, "
+                                    "s:s, s:s, s:F}",
+                                    "model", &c->model, "optimizer", &c->optimizer, "schedule",
+                                    &c->schedule, "epochs", &c->epochs, "batch", &c->batch,
+                                    "limit", &c->limit, "step_epochs", &c->step_epochs, "lr",
+                                    &c->lr, "momentum", &c->momentum, "weight_decay",
+                                    &c->weight_decay, "step_gamma", &c->step_gamma, "seed",
+                                    &seed, "command", &command, "seconds", &c->seconds) != 0) {
+        json_decref(j);
+        return cim_err_set(err, CIM_EFORMAT, "%s: /checkpoint options: %s", path, jerr.text);
+    }
+    char *end;
+    c->seed = strtoull(seed, &end, 10);
+    snprintf(c->command, sizeof c->command, "%s", command);
+    *root = j;
+    return CIM_OK;
+}
+
+static void utc_now(char *buf, size_t size)
+{
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static int checkpoint_write(const char *path, const struct nn_model *m,
+                            const struct nn_trainer *t, const struct train_cfg *c,
+                            struct cim_err *err)
+{
+    struct data_checkpoint ck = {0};
+    ck.epoch = nn_trainer_epoch(t);
+    ck.options = cfg_to_json(c);
+    ck.state_len = nn_trainer_state_len(t);
+    ck.state = malloc((ck.state_len + 1) * sizeof *ck.state);
+    if (ck.options == NULL || ck.state == NULL) {
+        data_checkpoint_release(&ck);
+        return cim_err_set(err, CIM_ENOMEM, "out of memory writing checkpoint %s", path);
+    }
+    nn_trainer_state_get(t, ck.state);
+    int rc = data_checkpoint_save(path, m, &ck, err);
+    data_checkpoint_release(&ck);
+    return rc;
+}
+
+/* The training loop proper: epochs from where the trainer stands to c->epochs. */
+static int train_run(struct nn_model *m, struct nn_trainer *t, struct train_cfg *c,
+                     const struct data_set *train, const struct data_set *test,
+                     const char *ckpt_path, int quiet, struct cim_err *err)
+{
+    const size_t in = nn_shape_size(m->input);
+    const int n = c->limit > 0 && c->limit < train->n ? c->limit : train->n;
+    int *order = malloc((size_t)n * sizeof *order);
+    float *x = malloc((size_t)c->batch * in * sizeof *x);
+    uint8_t *y = malloc((size_t)c->batch);
+    int rc = CIM_OK;
+    if (order == NULL || x == NULL || y == NULL) {
+        rc = cim_err_set(err, CIM_ENOMEM, "out of memory for training");
+        goto done;
+    }
+    struct cli_progress prog;
+    cli_progress_init(&prog, quiet);
+    const int spe = nn_trainer_steps_per_epoch(t);
+    for (int e = nn_trainer_epoch(t); e < c->epochs; e++) {
+        const double t_epoch = cli_now();
+        double t_draw = 0.0, loss_sum = 0.0;
+        nn_trainer_shuffle(t, e, order);
+        for (int s = 0, first = 0; first < n; s++, first += c->batch) {
+            int b = n - first < c->batch ? n - first : c->batch;
+            data_set_batch(train, order + first, b, x, y);
+            double loss;
+            if ((rc = nn_trainer_step(t, x, y, b, &loss)) != CIM_OK) {
+                cim_err_set(err, rc, "training step failed at epoch %d", e + 1);
+                goto done;
+            }
+            if (!isfinite(loss)) {
+                rc = cim_err_set(err, CIM_EINVAL,
+                                 "training diverged at epoch %d, step %d (loss %g); try a "
+                                 "lower --lr", e + 1, s + 1, loss);
+                goto done;
+            }
+            loss_sum += loss * b;
+            double now = cli_now();
+            if (prog.on && now - t_draw > 0.25) {
+                t_draw = now;
+                cli_progress_draw(&prog, "epoch %d/%d  step %d/%d  loss %.4f  %.0f img/s", e + 1,
+                                  c->epochs, s + 1, spe, loss_sum / (first + b),
+                                  (first + b) / (now - t_epoch));
+            }
+        }
+        const double secs = cli_now() - t_epoch;
+        nn_trainer_end_epoch(t);
+        long correct = 0;
+        if ((rc = cli_evaluate(m, &nn_exec_fp32, test, 0, 500, &correct, err)) != CIM_OK)
+            goto done;
+        m->record.epochs = e + 1;
+        m->record.train_loss = loss_sum / n;
+        m->record.test_accuracy = (double)correct / test->n;
+        cli_progress_draw(&prog, "epoch %d/%d  loss %.4f  test accuracy %.2f%%  %.0f img/s",
+                          e + 1, c->epochs, loss_sum / n, 100.0 * correct / test->n, n / secs);
+        cli_progress_keep(&prog);
+        c->seconds += cli_now() - t_epoch;
+        if (e + 1 < c->epochs && (rc = checkpoint_write(ckpt_path, m, t, c, err)) != CIM_OK)
+            goto done;
+    }
+done:
+    free(order);
+    free(x);
+    free(y);
+    return rc;
+}
+
+int cmd_train(int argc, char **argv)
+{
+    struct train_cfg c = {.model = "lenet5", .optimizer = "adam", .schedule = "cosine",
+                          .epochs = 15, .batch = 128, .step_epochs = 5, .lr = 1e-3,
+                          .momentum = 0.9, .weight_decay = 0.0, .step_gamma = 0.1, .seed = 1};
+    const char *out = NULL, *resume = NULL, *ckpt = NULL, *data = NULL;
+    int quiet = 0, threads = 0;
+    struct cli_opt opts[] = {
+        {"--model", CLI_OPT_CHOICE, &c.model, NULL, "architecture (default lenet5)", 0, 0,
+         "lenet5|mlp", 0},
+        {"--epochs", CLI_OPT_INT, &c.epochs, "N", "training epochs (default 15)", 1, 10000, NULL,
+         0},
+        {"--batch", CLI_OPT_INT, &c.batch, "B", "mini-batch size (default 128)", 1, 65536, NULL,
+         0},
+        {"--lr", CLI_OPT_DOUBLE, &c.lr, "X", "base learning rate (default 1e-3 adam, 0.05 sgd)",
+         1e-12, 100, NULL, 0},
+        {"--optimizer", CLI_OPT_CHOICE, &c.optimizer, NULL, "optimizer (default adam)", 0, 0,
+         "adam|sgd", 0},
+        {"--momentum", CLI_OPT_DOUBLE, &c.momentum, "MU", "SGD momentum (default 0.9)", 0,
+         0.999999, NULL, 0},
+        {"--weight-decay", CLI_OPT_DOUBLE, &c.weight_decay, "L2",
+         "L2 weight decay on weights, not biases (default 0)", 0, 1, NULL, 0},
+        {"--schedule", CLI_OPT_CHOICE, &c.schedule, NULL,
+         "learning-rate schedule (default cosine)", 0, 0, "cosine|constant|step", 0},
+        {"--step-epochs", CLI_OPT_INT, &c.step_epochs, "N",
+         "step schedule: epochs between decays (default 5)", 1, 10000, NULL, 0},
+        {"--step-gamma", CLI_OPT_DOUBLE, &c.step_gamma, "G",
+         "step schedule: decay factor (default 0.1)", 1e-6, 1, NULL, 0},
+        {"--seed", CLI_OPT_U64, &c.seed, "S", "seed of initialization and order (default 1)", 0,
+         0, NULL, 0},
+        {"--limit", CLI_OPT_INT, &c.limit, "N", "train on the first N images only (default all)",
+         1, 1 << 30, NULL, 0},
+        {"--out", CLI_OPT_STRING, &out, "FILE.h5", "where to write the trained model (required)",
+         0, 0, NULL, 0},
+        {"--checkpoint", CLI_OPT_STRING, &ckpt, "FILE.h5",
+         "checkpoint written each epoch (default OUT with .ckpt.h5)", 0, 0, NULL, 0},
+        {"--resume", CLI_OPT_STRING, &resume, "FILE.h5",
+         "continue the run saved in this checkpoint", 0, 0, NULL, 0},
+        {"--data", CLI_OPT_STRING, &data, "DIR", "Fashion-MNIST directory (default $CIM_DATA or "
+         DATA_DIR_DEFAULT ")", 0, 0, NULL, 0},
+        {"--threads", CLI_OPT_INT, &threads, "N", "BLAS threads (default: all cores)", 1, 256,
+         NULL, 0},
+        {"--quiet", CLI_OPT_FLAG, &quiet, NULL, "no progress line on stderr", 0, 0, NULL, 0},
+    };
+    const int nopts = (int)(sizeof opts / sizeof opts[0]);
+    const struct cli_usage u = {
+        "train", "[OPTIONS] --out FILE.h5",
+        "Train lenet5 or mlp in FP32 on the Fashion-MNIST training set (60,000 images),\n"
+        "report the test accuracy (10,000 images) after each epoch, write a checkpoint\n"
+        "each epoch and the final model to --out (HDF5, docs/FORMAT.md)."};
+    const char *pos[1];
+    int npos;
+    int rc = cli_opts_parse(&u, argc, argv, opts, nopts, pos, 0, &npos);
+    if (rc != 0)
+        return rc < 0 ? CLI_EXIT_OK : rc;
+    if (out == NULL)
+        return cli_usage_error("train", "--out FILE.h5 is required");
+    if (resume != NULL) {
+        static const char *const fixed[] = {"--model", "--epochs", "--batch", "--lr",
+                                            "--optimizer", "--momentum", "--weight-decay",
+                                            "--schedule", "--step-epochs", "--step-gamma",
+                                            "--seed", "--limit"};
+        for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
+            if (cli_opt_find(opts, nopts, fixed[i])->seen)
+                return cli_usage_error("train", "%s cannot be given with --resume: the run "
+                                       "continues with the options stored in %s", fixed[i],
+                                       resume);
+    }
+    if (!cli_opt_find(opts, nopts, "--lr")->seen && strcmp(c.optimizer, "sgd") == 0)
+        c.lr = 0.05;
+    char ckpt_buf[4096];
+    if (ckpt == NULL && resume != NULL)
+        ckpt = resume;
+    if (ckpt == NULL) {
+        size_t len = strlen(out);
+        if (len > 3 && strcmp(out + len - 3, ".h5") == 0)
+            len -= 3;
+        if (len + 10 >= sizeof ckpt_buf)
+            return cli_usage_error("train", "--out: path too long");
+        snprintf(ckpt_buf, sizeof ckpt_buf, "%.*s.ckpt.h5", (int)len, out);
+        ckpt = ckpt_buf;
+    }
+    cli_threads_set(threads);
+
+    struct cim_err err = {0};
+    struct data_set train = {0}, test = {0};
+    struct nn_model *m = NULL;
+    struct nn_trainer *t = NULL;
+    struct data_checkpoint ck = {0};
+    json_t *cfg_root = NULL;
+    rc = CLI_EXIT_FAIL;
+    if (resume != NULL) {
+        if (data_checkpoint_load(resume, &m, &ck, &err) != CIM_OK ||
+            cfg_from_json(ck.options, resume, &c, &cfg_root, &err) != CIM_OK)
+            goto fail;
+    } else {
+        cli_command_line(cli_argc, cli_argv, c.command, sizeof c.command);
+        if ((m = nn_model_build(c.model, &err)) == NULL || nn_model_init_params(m, c.seed))
+            goto fail;
+    }
+    if (data_set_load(data, DATA_SPLIT_TRAIN, &train, &err) != CIM_OK ||
+        data_set_load(data, DATA_SPLIT_TEST, &test, &err) != CIM_OK)
+        goto fail;
+    struct nn_train_opts to = {
+        .epochs = c.epochs, .batch = c.batch,
+        .n_train = c.limit > 0 && c.limit < train.n ? c.limit : train.n,
+        .lr = c.lr, .schedule = (enum nn_lr_schedule)nn_lr_schedule_parse(c.schedule),
+        .step_epochs = c.step_epochs, .step_gamma = c.step_gamma,
+        .optim = {.kind = (enum nn_optim_kind)nn_optim_parse(c.optimizer),
+                  .momentum = c.momentum, .weight_decay = c.weight_decay, .beta1 = 0.9,
+                  .beta2 = 0.999, .eps = 1e-8},
+        .seed = c.seed};
+    if ((int)to.schedule < 0 || (int)to.optim.kind < 0) {
+        cim_err_set(&err, CIM_EFORMAT, "%s: unknown optimizer or schedule in the checkpoint",
+                    resume ? resume : "options");
+        goto fail;
+    }
+    if ((t = nn_trainer_alloc(m, &to, &err)) == NULL)
+        goto fail;
+    if (resume != NULL && nn_trainer_state_set(t, ck.epoch, ck.state, ck.state_len) != CIM_OK) {
+        cim_err_set(&err, CIM_EFORMAT, "%s: /checkpoint/state has %zu values; expected %zu for "
+                    "this model and optimizer", resume, ck.state_len, nn_trainer_state_len(t));
+        goto fail;
+    }
+    if (train_run(m, t, &c, &train, &test, ckpt, quiet, &err) != CIM_OK)
+        goto fail;
+
+    struct nn_train_record *r = &m->record;
+    snprintf(r->command, sizeof r->command, "%s", c.command);
+    snprintf(r->optimizer, sizeof r->optimizer, "%s", c.optimizer);
+    utc_now(r->created, sizeof r->created);
+    r->batch = c.batch;
+    r->lr = c.lr;
+    r->seed = c.seed;
+    r->seconds = c.seconds;
+    if (data_model_save(out, m, &err) != CIM_OK)
+        goto fail;
+    unlink(ckpt); /* absent after a one-epoch run: nothing to remove */
+    printf("%s: %s trained %d epochs in %.1f s; test accuracy %.2f%% (%d images)\n", out,
+           m->arch, r->epochs, r->seconds, 100.0 * r->test_accuracy, test.n);
+    rc = CLI_EXIT_OK;
+    goto done;
+fail:
+    cli_fail(&err);
+done:
+    nn_trainer_free(t);
+    nn_model_free(m);
+    data_checkpoint_release(&ck);
+    json_decref(cfg_root);
+    data_set_release(&train);
+    data_set_release(&test);
+    return rc;
+}

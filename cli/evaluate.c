@@ -1,0 +1,45 @@
+/* evaluate.c: accuracy of a model over a data set, batch by batch; see cli.h. */
+#include <stdlib.h>
+
+#include "cli/cli.h"
+#include "nn/forward.h"
+
+int cli_evaluate(const struct nn_model *m, const struct nn_exec *ex, const struct data_set *ds,
+                 int limit, int batch, long *correct, struct cim_err *err)
+{
+    int n = limit > 0 && limit < ds->n ? limit : ds->n;
+    size_t in = nn_shape_size(m->input);
+    if (m->input.c != ds->c || m->input.h != ds->h || m->input.w != ds->w)
+        return cim_err_set(err, CIM_EINVAL,
+                           "model input %dx%dx%d does not match the data's %dx%dx%d images",
+                           m->input.c, m->input.h, m->input.w, ds->c, ds->h, ds->w);
+    struct nn_ws *ws = nn_ws_alloc(m, batch, 0);
+    float *x = malloc((size_t)batch * in * sizeof *x);
+    uint8_t *y = malloc((size_t)batch);
+    int *pred = malloc((size_t)batch * sizeof *pred);
+    int rc = CIM_OK;
+    if (ws == NULL || x == NULL || y == NULL || pred == NULL) {
+        rc = cim_err_set(err, CIM_ENOMEM, "out of memory for evaluation at batch %d", batch);
+        goto done;
+    }
+    *correct = 0;
+    for (int first = 0; first < n; first += batch) {
+        int b = n - first < batch ? n - first : batch;
+        data_set_range(ds, first, b, x, y);
+        const float *logits;
+        rc = nn_forward(m, ex, ws, x, b, &logits);
+        if (rc != CIM_OK) {
+            cim_err_set(err, rc, "forward pass failed (%s backend)", ex->name);
+            goto done;
+        }
+        nn_argmax_rows(logits, b, m->num_classes, pred);
+        for (int s = 0; s < b; s++)
+            *correct += pred[s] == y[s];
+    }
+done:
+    nn_ws_free(ws);
+    free(x);
+    free(y);
+    free(pred);
+    return rc;
+}

@@ -1,0 +1,167 @@
+/* opts.c: table-driven option parsing with one-line reasons; see cli.h. */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+const struct cli_opt *cli_opt_find(const struct cli_opt *opts, int n, const char *name)
+{
+    for (int i = 0; i < n; i++)
+        if (strcmp(opts[i].name, name) == 0)
+            return &opts[i];
+    return NULL;
+}
+
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "cim %s: %s\n", cmd, msg);
+    return CLI_EXIT_USAGE;
+}
+
+int cli_fail(const struct cim_err *err)
+{
+    fprintf(stderr, "cim: %s\n", err->msg[0] ? err->msg : cim_status_str(err->code));
+    return CLI_EXIT_FAIL;
+}
+
+/* Is `word` one of the '|'-separated words of `choices`? */
+static int choice_ok(const char *choices, const char *word)
+{
+    size_t n = strlen(word);
+    const char *p = choices;
+    while (*p) {
+        const char *bar = strchr(p, '|');
+        size_t len = bar ? (size_t)(bar - p) : strlen(p);
+        if (len == n && strncmp(p, word, n) == 0)
+            return 1;
+        p += len + (bar ? 1 : 0);
+    }
+    return 0;
+}
+
+static int opt_set(const struct cli_usage *u, struct cli_opt *o, const char *v)
+{
+    char *end = NULL;
+    errno = 0;
+    switch (o->kind) {
+    case CLI_OPT_FLAG:
+        *(int *)o->dst = 1;
+        return CLI_EXIT_OK;
+    case CLI_OPT_INT: {
+        long x = strtol(v, &end, 10);
+        if (end == v || *end != '\0' || errno == ERANGE || x < (long)o->min || x > (long)o->max)
+            return cli_usage_error(u->name, "%s '%s': expected an integer from %.0f to %.0f",
+                                   o->name, v, o->min, o->max);
+        *(int *)o->dst = (int)x;
+        return CLI_EXIT_OK;
+    }
+    case CLI_OPT_U64: {
+        if (v[0] == '-')
+            return cli_usage_error(u->name, "%s '%s': expected a non-negative integer", o->name,
+                                   v);
+        unsigned long long x = strtoull(v, &end, 10);
+        if (end == v || *end != '\0' || errno == ERANGE)
+            return cli_usage_error(u->name, "%s '%s': expected an integer from 0 to 2^64-1",
+                                   o->name, v);
+        *(uint64_t *)o->dst = (uint64_t)x;
+        return CLI_EXIT_OK;
+    }
+    case CLI_OPT_DOUBLE: {
+        double x = strtod(v, &end);
+        if (end == v || *end != '\0' || errno == ERANGE || !isfinite(x) || x < o->min ||
+            x > o->max)
+            return cli_usage_error(u->name, "%s '%s': expected a number from %g to %g", o->name,
+                                   v, o->min, o->max);
+        *(double *)o->dst = x;
+        return CLI_EXIT_OK;
+    }
+    case CLI_OPT_STRING:
+        if (v[0] == '\0')
+            return cli_usage_error(u->name, "%s: expected a non-empty %s", o->name,
+                                   o->metavar ? o->metavar : "value");
+        *(const char **)o->dst = v;
+        return CLI_EXIT_OK;
+    case CLI_OPT_CHOICE:
+        if (!choice_ok(o->choices, v))
+            return cli_usage_error(u->name, "%s '%s': expected one of %s", o->name, v,
+                                   o->choices);
+        *(const char **)o->dst = v;
+        return CLI_EXIT_OK;
+    }
+    return CLI_EXIT_USAGE;
+}
+
+int cli_opts_parse(const struct cli_usage *u, int argc, char **argv, struct cli_opt *opts, int n,
+                   const char **pos, int max_pos, int *npos)
+{
+    *npos = 0;
+    int only_pos = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (only_pos || a[0] != '-' || a[1] == '\0') {
+            if (*npos >= max_pos)
+                return cli_usage_error(u->name, "unexpected argument '%s' (see cim %s --help)", a,
+                                       u->name);
+            pos[(*npos)++] = a;
+            continue;
+        }
+        if (strcmp(a, "--") == 0) {
+            only_pos = 1;
+            continue;
+        }
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            cli_opts_help(stdout, u, opts, n);
+            return -1;
+        }
+        char name[64];
+        const char *eq = strchr(a, '=');
+        size_t len = eq ? (size_t)(eq - a) : strlen(a);
+        if (len >= sizeof name)
+            len = sizeof name - 1;
+        memcpy(name, a, len);
+        name[len] = '\0';
+        struct cli_opt *o = (struct cli_opt *)cli_opt_find(opts, n, name);
+        if (o == NULL)
+            return cli_usage_error(u->name, "unknown option '%s' (see cim %s --help)", name,
+                                   u->name);
+        const char *v = NULL;
+        if (o->kind == CLI_OPT_FLAG) {
+            if (eq)
+                return cli_usage_error(u->name, "%s takes no value", o->name);
+        } else if (eq) {
+            v = eq + 1;
+        } else if (i + 1 < argc) {
+            v = argv[++i];
+        } else {
+            return cli_usage_error(u->name, "%s: missing value %s", o->name,
+                                   o->metavar ? o->metavar : "");
+        }
+        int rc = opt_set(u, o, v);
+        if (rc != CLI_EXIT_OK)
+            return rc;
+        o->seen = 1;
+    }
+    return CLI_EXIT_OK;
+}
+
+void cli_opts_help(FILE *f, const struct cli_usage *u, const struct cli_opt *opts, int n)
+{
+    fprintf(f, "usage: cim %s %s\n\n%s\n\noptions:\n", u->name, u->synopsis, u->summary);
+    for (int i = 0; i < n; i++) {
+        char left[64];
+        const char *mv = opts[i].kind == CLI_OPT_FLAG ? "" : opts[i].metavar;
+        if (opts[i].kind == CLI_OPT_CHOICE && mv == NULL)
+            mv = opts[i].choices;
+        snprintf(left, sizeof left, "%s%s%s", opts[i].name, mv && *mv ? " " : "", mv ? mv : "");
+        fprintf(f, "  %-24s %s\n", left, opts[i].help);
+    }
+    fprintf(f, "  %-24s %s\n", "--help", "show this help and exit");
+}

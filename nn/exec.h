@@ -1,0 +1,30 @@
+/*
+ * exec.h: execution backends, the one place a layer's matrix product happens.
+ *
+ * The network code is written once. Dense and conv2d layers reduce their forward
+ * pass to a single product of P input vectors (rows: samples for dense, im2col
+ * patches for conv) with the layer's weight matrix W [O, K]:
+ *
+ *     y[p, o] = sum_k x[p, k] * w[o, k]        p < P, o < O, k < K
+ *
+ * and hand it to a backend. nn_exec_fp32 computes it with OpenBLAS sgemm; the
+ * fake-quant, integer and analog-crossbar backends of quant/ and cim/ plug in
+ * here, so the same model runs digitally and on the crossbar model.
+ */
+#ifndef CIM_NN_EXEC_H
+#define CIM_NN_EXEC_H
+
+struct nn_exec {
+    const char *name;
+    /* Compute y = x * w^T as above for layer `layer` (index in the model). x is
+     * [P, K] and y is [P, O], row-major; y is overwritten. Returns CIM_OK or an
+     * error code. */
+    int (*matmul)(void *ctx, int layer, const float *x, const float *w, float *y, int p, int o,
+                  int k);
+    void *ctx;
+};
+
+/* Single-precision BLAS (OpenBLAS sgemm). */
+extern const struct nn_exec nn_exec_fp32;
+
+#endif

@@ -1,0 +1,257 @@
+/* forward.c: workspaces and the forward/backward passes over a model's layers. */
+#include "forward.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+
+#include <cblas.h>
+#include <omp.h>
+
+#include "base/err.h"
+#include "nn/layers.h"
+
+/* ---- workspace ---------------------------------------------------------------- */
+
+/* calloc of n floats (or int32s), NULL on overflow. */
+static void *ws_calloc(size_t n, size_t elem)
+{
+    size_t bytes;
+    if (n == 0 || cim_size_mul(n, elem, &bytes) != CIM_OK)
+        return NULL;
+    return calloc(n, elem);
+}
+
+struct nn_ws *nn_ws_alloc(const struct nn_model *m, int batch_max, int train)
+{
+    if (batch_max < 1)
+        return NULL;
+    struct nn_ws *ws = calloc(1, sizeof *ws);
+    if (ws == NULL)
+        return NULL;
+    ws->batch_max = batch_max;
+    ws->train = train != 0;
+    const size_t b = (size_t)batch_max;
+    size_t rows_max = 0, dcols_max = 0;
+    for (int i = 0; i < m->n_layers; i++) {
+        const struct nn_layer *l = &m->layers[i];
+        size_t out = b * nn_shape_size(l->out);
+        if ((ws->act[i + 1] = ws_calloc(out, sizeof(float))) == NULL)
+            goto fail;
+        if (ws->train && (ws->dact[i + 1] = ws_calloc(out, sizeof(float))) == NULL)
+            goto fail;
+        if (l->type == NN_LAYER_CONV2D) {
+            size_t p = b * (size_t)l->out.h * l->out.w;
+            size_t kk = (size_t)l->in.c * l->kernel * l->kernel;
+            size_t ncols = p * kk;
+            if ((ws->cols[i] = ws_calloc(ncols, sizeof(float))) == NULL)
+                goto fail;
+            if (p * (size_t)l->out.c > rows_max)
+                rows_max = p * (size_t)l->out.c;
+            if (i > 0 && ncols > dcols_max)
+                dcols_max = ncols;
+        }
+        if (l->type == NN_LAYER_MAXPOOL && ws->train &&
+            (ws->argmax[i] = ws_calloc(out, sizeof(int32_t))) == NULL)
+            goto fail;
+        if (ws->train && l->weight.data != NULL) {
+            size_t nw = nn_tensor_size(&l->weight), nb = nn_tensor_size(&l->bias);
+            size_t chunks = (b + NN_CHUNK - 1) / NN_CHUNK;
+            if ((ws->dweight[i] = ws_calloc(nw, sizeof(float))) == NULL ||
+                (ws->dbias[i] = ws_calloc(nb, sizeof(float))) == NULL ||
+                (ws->dweight_part[i] = ws_calloc(chunks * nw, sizeof(float))) == NULL ||
+                (ws->dbias_part[i] = ws_calloc(chunks * nb, sizeof(float))) == NULL)
+                goto fail;
+        }
+    }
+    if (rows_max > 0 && (ws->rows = ws_calloc(rows_max, sizeof(float))) == NULL)
+        goto fail;
+    if (ws->train && dcols_max > 0 && (ws->dcols = ws_calloc(dcols_max, sizeof(float))) == NULL)
+        goto fail;
+    return ws;
+fail:
+    nn_ws_free(ws);
+    return NULL;
+}
+
+void nn_ws_free(struct nn_ws *ws)
+{
+    if (ws == NULL)
+        return;
+    for (int i = 0; i < NN_MODEL_LAYERS_MAX; i++) {
+        free(ws->act[i + 1]);
+        free(ws->dact[i + 1]);
+        free(ws->argmax[i]);
+        free(ws->cols[i]);
+        free(ws->dweight[i]);
+        free(ws->dbias[i]);
+        free(ws->dweight_part[i]);
+        free(ws->dbias_part[i]);
+    }
+    free(ws->rows);
+    free(ws->dcols);
+    free(ws);
+}
+
+/* ---- threads ------------------------------------------------------------------ */
+
+static int threads_n; /* 0 until first use */
+
+void nn_threads_set(int n)
+{
+    threads_n = n > 0 ? n : omp_get_max_threads();
+    openblas_set_num_threads(1);
+}
+
+int nn_threads_get(void)
+{
+    if (threads_n == 0)
+        nn_threads_set(0);
+    return threads_n;
+}
+
+/* ---- passes ------------------------------------------------------------------- */
+
+static const float *layer_weight(const struct nn_ws *ws, const struct nn_layer *l, int i)
+{
+    return ws->weight_eff[i] != NULL ? ws->weight_eff[i] : l->weight.data;
+}
+
+/* Offset of sample `first` in a buffer holding `per` floats per sample. */
+#define AT(buf, first, per) ((buf) + (size_t)(first) * (per))
+
+/* Samples [first, first + b) through every layer. */
+static int forward_chunk(const struct nn_model *m, const struct nn_exec *ex, struct nn_ws *ws,
+                         int first, int b)
+{
+    for (int i = 0; i < m->n_layers; i++) {
+        const struct nn_layer *l = &m->layers[i];
+        const float *in = AT(ws->act[i], first, nn_shape_size(l->in));
+        float *out = AT(ws->act[i + 1], first, nn_shape_size(l->out));
+        int rc = CIM_OK;
+        switch (l->type) {
+        case NN_LAYER_DENSE:
+            rc = nn_dense_forward(l, i, ex, layer_weight(ws, l, i), in, out, b);
+            break;
+        case NN_LAYER_CONV2D: {
+            size_t hw = (size_t)l->out.h * l->out.w;
+            size_t kk = (size_t)l->in.c * l->kernel * l->kernel;
+            rc = nn_conv2d_forward(l, i, ex, layer_weight(ws, l, i), in, out,
+                                   AT(ws->cols[i], first, hw * kk),
+                                   AT(ws->rows, first, hw * l->out.c), b);
+            break;
+        }
+        case NN_LAYER_MAXPOOL:
+            nn_maxpool_forward(l, in, out,
+                               ws->argmax[i] ? ws->argmax[i] + (size_t)first * nn_shape_size(l->out)
+                                             : NULL,
+                               b);
+            break;
+        }
+        if (rc != CIM_OK)
+            return rc;
+    }
+    return CIM_OK;
+}
+
+int nn_forward(const struct nn_model *m, const struct nn_exec *ex, struct nn_ws *ws,
+               const float *x, int b, const float **logits)
+{
+    if (b < 1 || b > ws->batch_max)
+        return CIM_EINVAL;
+    ws->act[0] = (float *)x; /* borrowed; never written */
+    const int chunks = (b + NN_CHUNK - 1) / NN_CHUNK;
+    int rc = CIM_OK;
+#pragma omp parallel for schedule(static) num_threads(nn_threads_get()) if (chunks > 1)
+    for (int c = 0; c < chunks; c++) {
+        int first = c * NN_CHUNK, n = b - first < NN_CHUNK ? b - first : NN_CHUNK;
+        int crc = forward_chunk(m, ex, ws, first, n);
+        if (crc != CIM_OK) {
+#pragma omp critical(nn_forward_rc)
+            rc = crc;
+        }
+    }
+    *logits = ws->act[m->n_layers];
+    return rc;
+}
+
+/* Backward through every layer for samples [first, first + b) (chunk c), leaving
+ * that chunk's parameter gradients in the per-chunk buffers. */
+static void backward_chunk(const struct nn_model *m, struct nn_ws *ws, int c, int first, int b)
+{
+    for (int i = m->n_layers - 1; i >= 0; i--) {
+        const struct nn_layer *l = &m->layers[i];
+        const size_t in_per = nn_shape_size(l->in), out_per = nn_shape_size(l->out);
+        float *dy = AT(ws->dact[i + 1], first, out_per);
+        float *dx = i > 0 ? AT(ws->dact[i], first, in_per) : NULL;
+        const float *x = AT(ws->act[i], first, in_per);
+        float *dw = l->weight.data ? AT(ws->dweight_part[i], c, nn_tensor_size(&l->weight)) : NULL;
+        float *db = l->weight.data ? AT(ws->dbias_part[i], c, nn_tensor_size(&l->bias)) : NULL;
+        if (l->act == NN_ACT_RELU)
+            nn_relu_backward(AT(ws->act[i + 1], first, out_per), dy, (size_t)b * out_per);
+        switch (l->type) {
+        case NN_LAYER_DENSE:
+            nn_dense_backward(l, layer_weight(ws, l, i), x, dy, dx, dw, db, b);
+            break;
+        case NN_LAYER_CONV2D: {
+            size_t hw = (size_t)l->out.h * l->out.w;
+            size_t kk = (size_t)l->in.c * l->kernel * l->kernel;
+            nn_conv2d_backward(l, layer_weight(ws, l, i), AT(ws->cols[i], first, hw * kk), dy, dx,
+                               dw, db, AT(ws->rows, first, hw * l->out.c),
+                               dx ? AT(ws->dcols, first, hw * kk) : NULL, b);
+            break;
+        }
+        case NN_LAYER_MAXPOOL:
+            if (dx != NULL)
+                nn_maxpool_backward(l, ws->argmax[i] + (size_t)first * out_per, dy, dx, b);
+            break;
+        }
+    }
+}
+
+/* dst[k] = sum over chunks, in chunk order, of part[c * n + k]. */
+static void reduce_chunks(float *dst, const float *part, size_t n, int chunks)
+{
+#pragma omp parallel for schedule(static) num_threads(nn_threads_get()) if (n > 4096)
+    for (size_t k = 0; k < n; k++) {
+        float sum = part[k];
+        for (int c = 1; c < chunks; c++)
+            sum += part[(size_t)c * n + k];
+        dst[k] = sum;
+    }
+}
+
+int nn_backward(const struct nn_model *m, struct nn_ws *ws, const float *dlogits, int b)
+{
+    if (!ws->train || b < 1 || b > ws->batch_max)
+        return CIM_EINVAL;
+    const int last = m->n_layers;
+    const size_t nlog = (size_t)b * m->num_classes;
+    for (size_t k = 0; k < nlog; k++)
+        ws->dact[last][k] = dlogits[k];
+    const int chunks = (b + NN_CHUNK - 1) / NN_CHUNK;
+#pragma omp parallel for schedule(static) num_threads(nn_threads_get()) if (chunks > 1)
+    for (int c = 0; c < chunks; c++) {
+        int first = c * NN_CHUNK, n = b - first < NN_CHUNK ? b - first : NN_CHUNK;
+        backward_chunk(m, ws, c, first, n);
+    }
+    for (int i = 0; i < m->n_layers; i++) {
+        const struct nn_layer *l = &m->layers[i];
+        if (l->weight.data == NULL)
+            continue;
+        reduce_chunks(ws->dweight[i], ws->dweight_part[i], nn_tensor_size(&l->weight), chunks);
+        reduce_chunks(ws->dbias[i], ws->dbias_part[i], nn_tensor_size(&l->bias), chunks);
+    }
+    return CIM_OK;
+}
+
+void nn_argmax_rows(const float *logits, int b, int classes, int *pred)
+{
+    for (int s = 0; s < b; s++) {
+        const float *r = logits + (size_t)s * classes;
+        int best = 0;
+        for (int c = 1; c < classes; c++)
+            if (r[c] > r[best])
+                best = c;
+        pred[s] = best;
+    }
+}
