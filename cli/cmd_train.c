@@ -17,6 +17,7 @@
 #include <jansson.h>
 
 #include "cli/cli.h"
+#include "data/atomic.h"
 #include "data/dataset.h"
 #include "data/model_file.h"
 #include "nn/exec.h"
@@ -255,7 +256,11 @@ int cmd_train(int argc, char **argv)
     }
     cli_threads_set(threads);
 
+    /* fail now, not after hours of training, when --out cannot be written */
     struct cim_err err = {0};
+    struct data_atomic probe;
+    if (data_atomic_begin(&probe, out, &err) != CIM_OK)
+        return cli_fail(&err);
     struct data_set train = {0}, test = {0};
     struct nn_model *m = NULL;
     struct nn_trainer *t = NULL;

@@ -38,8 +38,9 @@ struct nn_ws {
     float *dact[NN_MODEL_LAYERS_MAX + 1];     /* gradients of act (train only; dact[0] unused) */
     int32_t *argmax[NN_MODEL_LAYERS_MAX];     /* maxpool: flat input index per output (train) */
     float *cols[NN_MODEL_LAYERS_MAX];         /* conv2d: im2col patches [b*oh*ow, ic*k*k] */
-    float *rows;                              /* conv2d: patch-major outputs/gradients scratch */
-    float *dcols;                             /* conv2d: patch gradients scratch (train) */
+    /* conv2d scratch, per layer so that chunks at different layers never share it */
+    float *rows[NN_MODEL_LAYERS_MAX];         /* patch-major outputs/gradients [b*oh*ow, oc] */
+    float *dcols[NN_MODEL_LAYERS_MAX];        /* patch gradients (train, not the first layer) */
     float *dweight[NN_MODEL_LAYERS_MAX];      /* parameter gradients (train) */
     float *dbias[NN_MODEL_LAYERS_MAX];
     float *dweight_part[NN_MODEL_LAYERS_MAX]; /* per-chunk partial gradients (train) */

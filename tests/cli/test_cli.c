@@ -1,0 +1,363 @@
+/*
+ * test_cli.c: the `cim` program as a user meets it: exit codes, one-line errors,
+ * no output file left behind on failure, a tiny real training run, checkpoints
+ * and --resume, and the BLAS that actually serves sgemm.
+ *
+ * The binary comes from $CIM_BIN (set by meson); data from Debian's
+ * dataset-fashion-mnist, which the set-up installs.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "data/model_file.h"
+#include "testutil.h"
+
+#define OUT_MAX (1 << 16)
+
+struct run {
+    int status; /* exit code, or 128 + signal */
+    char out[OUT_MAX];
+    char err[OUT_MAX];
+};
+
+static void slurp(int fd, char *buf)
+{
+    size_t n = 0;
+    ssize_t r;
+    while ((r = read(fd, buf + n, OUT_MAX - 1 - n)) > 0)
+        n += (size_t)r;
+    buf[n] = '\0';
+}
+
+/* Run $CIM_BIN with the NULL-terminated arguments; stdout and stderr go to files
+ * so that large outputs never block. */
+static void run_cim(struct run *r, const char *const *args)
+{
+    const char *bin = getenv("CIM_BIN");
+    ck_assert_msg(bin != NULL && *bin, "CIM_BIN is not set");
+    char po[600], pe[600];
+    snprintf(po, sizeof po, "%s/stdout", test_tmpdir());
+    snprintf(pe, sizeof pe, "%s/stderr", test_tmpdir());
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        int fo = open(po, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        int fe = open(pe, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        dup2(fo, 1);
+        dup2(fe, 2);
+        char *argv[64];
+        int n = 0;
+        argv[n++] = (char *)bin;
+        for (; args[n - 1] != NULL && n < 63; n++)
+            argv[n] = (char *)args[n - 1];
+        argv[n] = NULL;
+        execv(bin, argv);
+        _exit(127);
+    }
+    int st;
+    waitpid(pid, &st, 0);
+    r->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    int fo = open(po, O_RDONLY), fe = open(pe, O_RDONLY);
+    slurp(fo, r->out);
+    slurp(fe, r->err);
+    close(fo);
+    close(fe);
+}
+
+static int count_lines(const char *s)
+{
+    int n = 0;
+    for (; *s; s++)
+        n += *s == '\n';
+    return n;
+}
+
+/* Exit status `code`, exactly one line on stderr containing `needle`. */
+static void expect_error(const char *const *args, int code, const char *needle)
+{
+    static struct run r;
+    run_cim(&r, args);
+    ck_assert_msg(r.status == code, "%s ...: exit %d, expected %d; stderr: %s", args[0], r.status,
+                  code, r.err);
+    ck_assert_msg(count_lines(r.err) == 1, "expected one line on stderr, got: %s", r.err);
+    ck_assert_msg(strstr(r.err, needle) != NULL, "stderr '%s' lacks '%s'", r.err, needle);
+}
+
+static const char *tmp(const char *name)
+{
+    static char buf[8][600];
+    static int k;
+    k = (k + 1) % 8;
+    snprintf(buf[k], sizeof buf[k], "%s/%s", test_tmpdir(), name);
+    return buf[k];
+}
+
+static int exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+/* ---- usage ----------------------------------------------------------------- */
+
+START_TEST(test_version_help)
+{
+    static struct run r;
+    run_cim(&r, (const char *[]){"--version", NULL});
+    ck_assert_int_eq(r.status, 0);
+    ck_assert_msg(strncmp(r.out, "cim ", 4) == 0, "version: %s", r.out);
+    run_cim(&r, (const char *[]){"--help", NULL});
+    ck_assert_int_eq(r.status, 0);
+    ck_assert_ptr_nonnull(strstr(r.out, "train"));
+    const char *cmds[] = {"train", "eval", "info", "bench"};
+    for (int i = 0; i < 4; i++) {
+        run_cim(&r, (const char *[]){cmds[i], "--help", NULL});
+        ck_assert_msg(r.status == 0 && strstr(r.out, "usage: cim") != NULL, "%s --help", cmds[i]);
+        run_cim(&r, (const char *[]){"help", cmds[i], NULL});
+        ck_assert_msg(r.status == 0 && strstr(r.out, "usage: cim") != NULL, "help %s", cmds[i]);
+    }
+    run_cim(&r, (const char *[]){NULL});
+    ck_assert_int_eq(r.status, 2);
+}
+END_TEST
+
+START_TEST(test_usage_errors)
+{
+    const char *out = tmp("never.h5");
+    expect_error((const char *[]){"frobnicate", NULL}, 2, "unknown command");
+    expect_error((const char *[]){"train", "--epochs", "0", "--out", out, NULL}, 2, "--epochs");
+    expect_error((const char *[]){"train", "--epochs", "2.5", "--out", out, NULL}, 2, "--epochs");
+    expect_error((const char *[]){"train", "--lr", "-0.1", "--out", out, NULL}, 2, "--lr");
+    expect_error((const char *[]){"train", "--lr", "nan", "--out", out, NULL}, 2, "--lr");
+    expect_error((const char *[]){"train", "--batch", "99999999999", "--out", out, NULL}, 2,
+                 "--batch");
+    expect_error((const char *[]){"train", "--model", "resnet", "--out", out, NULL}, 2,
+                 "lenet5|mlp");
+    expect_error((const char *[]){"train", "--seed", "-1", "--out", out, NULL}, 2, "--seed");
+    expect_error((const char *[]){"train", "--frobnicate", "--out", out, NULL}, 2,
+                 "unknown option '--frobnicate'");
+    expect_error((const char *[]){"train", NULL}, 2, "--out");
+    expect_error((const char *[]){"train", "--out", NULL}, 2, "missing value");
+    expect_error((const char *[]){"train", "--resume", out, "--epochs", "3", "--out", out, NULL},
+                 2, "--resume");
+    expect_error((const char *[]){"eval", NULL}, 2, "model file");
+    expect_error((const char *[]){"eval", "a.h5", "b.h5", NULL}, 2, "unexpected argument");
+    expect_error((const char *[]){"info", "--json=yes", "a.h5", NULL}, 2, "takes no value");
+    expect_error((const char *[]){"bench", "--only", "train-resnet", NULL}, 2, "--only");
+    ck_assert(!exists(out));
+}
+END_TEST
+
+/* ---- failures -------------------------------------------------------------- */
+
+START_TEST(test_bad_files)
+{
+    const char *missing = tmp("missing.h5");
+    expect_error((const char *[]){"eval", missing, NULL}, 1, "missing.h5");
+    expect_error((const char *[]){"info", missing, NULL}, 1, "missing.h5");
+    const char *text = tmp("text.h5");
+    FILE *f = fopen(text, "w");
+    fputs("this is not an HDF5 file\n", f);
+    fclose(f);
+    expect_error((const char *[]){"eval", text, NULL}, 1, "not an HDF5 file");
+    const char *empty = tmp("empty.h5");
+    fclose(fopen(empty, "w"));
+    expect_error((const char *[]){"info", empty, NULL}, 1, "empty.h5");
+    /* a data directory with a truncated label file */
+    const char *dir = tmp("baddata");
+    mkdir(dir, 0755);
+    char p[700];
+    static const char *const names[] = {"t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"};
+    static const unsigned char hdr_img[] = {0, 0, 8, 3, 0, 0, 0, 2, 0, 0, 0, 28, 0, 0, 0, 28};
+    static const unsigned char hdr_lab[] = {0, 0, 8, 1, 0, 0, 0, 2, 7};
+    snprintf(p, sizeof p, "%s/%s", dir, names[0]);
+    f = fopen(p, "wb");
+    fwrite(hdr_img, 1, sizeof hdr_img, f);
+    for (int k = 0; k < 2 * 28 * 28; k++)
+        fputc(k % 251, f);
+    fclose(f);
+    snprintf(p, sizeof p, "%s/%s", dir, names[1]);
+    f = fopen(p, "wb");
+    fwrite(hdr_lab, 1, sizeof hdr_lab, f);
+    fclose(f);
+    /* any valid model will do: train would need the training split, so write one */
+    struct nn_model *m = nn_model_build("mlp", NULL);
+    nn_model_init_params(m, 7);
+    data_init();
+    ck_assert_int_eq(data_model_save(tmp("mlp.h5"), m, NULL), CIM_OK);
+    nn_model_free(m);
+    expect_error((const char *[]){"eval", tmp("mlp.h5"), "--data", dir, NULL}, 1,
+                 "t10k-labels-idx1-ubyte");
+    expect_error((const char *[]){"eval", tmp("mlp.h5"), "--data", tmp("nodir"), NULL}, 1,
+                 "--data");
+}
+END_TEST
+
+START_TEST(test_unwritable_output)
+{
+    const char *out = tmp("nodir/sub/model.h5");
+    expect_error((const char *[]){"train", "--epochs", "1", "--limit", "64", "--out", out, NULL},
+                 1, "nodir/sub");
+    ck_assert(!exists(out));
+}
+END_TEST
+
+/* ---- real runs ------------------------------------------------------------- */
+
+static double json_accuracy(const char *text)
+{
+    json_error_t e;
+    json_t *j = json_loads(text, 0, &e);
+    ck_assert_msg(j != NULL, "eval --json printed no JSON: %s", text);
+    json_t *res = json_array_get(json_object_get(j, "results"), 0);
+    double acc = json_real_value(json_object_get(res, "accuracy"));
+    ck_assert_int_eq(json_integer_value(json_object_get(j, "images")), 10000);
+    json_decref(j);
+    return acc;
+}
+
+START_TEST(test_train_eval_info)
+{
+    static struct run r;
+    const char *out = tmp("tiny.h5");
+    run_cim(&r, (const char *[]){"train", "--model", "mlp", "--epochs", "2", "--limit", "3000",
+                                 "--batch", "64", "--seed", "11", "--out", out, NULL});
+    ck_assert_msg(r.status == 0, "train failed: %s", r.err);
+    ck_assert_msg(r.err[0] == '\0', "stderr is not a terminal, so no progress: '%s'", r.err);
+    ck_assert(exists(out));
+    ck_assert_msg(!exists(tmp("tiny.ckpt.h5")), "the checkpoint is removed after success");
+    run_cim(&r, (const char *[]){"eval", out, "--json", NULL});
+    ck_assert_int_eq(r.status, 0);
+    /* 3,000 images, 2 epochs: far above chance (10%), far below a full run */
+    double acc = json_accuracy(r.out);
+    ck_assert_msg(acc > 0.6 && acc < 0.95, "accuracy %g", acc);
+    run_cim(&r, (const char *[]){"info", out, NULL});
+    ck_assert_int_eq(r.status, 0);
+    ck_assert_ptr_nonnull(strstr(r.out, "235146"));
+    ck_assert_ptr_nonnull(strstr(r.out, "--seed 11"));
+}
+END_TEST
+
+static int files_equal(const char *a, const char *b)
+{
+    struct nn_model *ma = data_model_load(a, NULL), *mb = data_model_load(b, NULL);
+    ck_assert(ma != NULL && mb != NULL);
+    int same = ma->n_layers == mb->n_layers;
+    for (int i = 0; same && i < ma->n_layers; i++) {
+        const struct nn_layer *la = &ma->layers[i], *lb = &mb->layers[i];
+        same = memcmp(la->weight.data, lb->weight.data,
+                      nn_tensor_size(&la->weight) * sizeof(float)) == 0 &&
+               memcmp(la->bias.data, lb->bias.data, nn_tensor_size(&la->bias) * sizeof(float)) ==
+                   0;
+        if (la->weight.data == NULL)
+            same = lb->weight.data == NULL;
+    }
+    nn_model_free(ma);
+    nn_model_free(mb);
+    return same;
+}
+
+/* Kill a run once its first checkpoint exists, resume it, and compare with an
+ * uninterrupted run of the same options: the weights must be bit-identical. */
+START_TEST(test_resume_after_kill)
+{
+    data_init();
+    static struct run r;
+    const char *full = tmp("full.h5"), *part = tmp("part.h5"), *ckpt = tmp("part.ckpt.h5");
+    const char *common[] = {"train", "--model", "lenet5", "--epochs", "5", "--limit", "2000",
+                            "--batch", "50", "--seed", "5"};
+    const char *args_full[16], *args_part[16];
+    int n = 0;
+    for (; n < 11; n++)
+        args_full[n] = args_part[n] = common[n];
+    args_full[n] = args_part[n] = "--out";
+    args_full[n + 1] = full;
+    args_part[n + 1] = part;
+    args_full[n + 2] = args_part[n + 2] = NULL;
+    run_cim(&r, args_full);
+    ck_assert_msg(r.status == 0, "full run: %s", r.err);
+
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        int devnull = open("/dev/null", O_WRONLY);
+        dup2(devnull, 1);
+        dup2(devnull, 2);
+        char *argv[16];
+        argv[0] = getenv("CIM_BIN");
+        for (int k = 0; args_part[k]; k++) {
+            argv[k + 1] = (char *)args_part[k];
+            argv[k + 2] = NULL;
+        }
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    int killed = 0;
+    for (int waited = 0; waited < 60000 && !killed; waited++) {
+        if (exists(ckpt)) {
+            kill(pid, SIGKILL);
+            killed = 1;
+        }
+        int st;
+        if (!killed && waitpid(pid, &st, WNOHANG) == pid)
+            break;
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+    }
+    ck_assert_msg(killed, "the run ended before its first checkpoint appeared");
+    waitpid(pid, NULL, 0);
+    ck_assert(!exists(part));
+    run_cim(&r, (const char *[]){"train", "--resume", ckpt, "--out", part, NULL});
+    ck_assert_msg(r.status == 0, "resume: %s", r.err);
+    ck_assert_msg(files_equal(full, part), "resumed run differs from the uninterrupted one");
+    ck_assert(!exists(ckpt));
+}
+END_TEST
+
+/* The CBLAS that serves sgemm at run time must be OpenBLAS, not GSL's reference
+ * libgslcblas, whatever the link order did. */
+START_TEST(test_bench_blas)
+{
+    static struct run r;
+    run_cim(&r, (const char *[]){"bench", "--json", "--quiet", "--seconds", "0.05", "--only",
+                                 "infer-mlp", NULL});
+    ck_assert_msg(r.status == 0, "bench: %s", r.err);
+    json_error_t e;
+    json_t *j = json_loads(r.out, 0, &e);
+    ck_assert_ptr_nonnull(j);
+    const char *lib = json_string_value(json_object_get(json_object_get(j, "blas"), "library"));
+    ck_assert_msg(lib && strstr(lib, "openblas") != NULL, "cblas_sgemm is served by %s", lib);
+    json_t *mlp = json_object_get(json_object_get(j, "models"), "mlp");
+    ck_assert(json_real_value(json_object_get(mlp, "infer_images_per_s")) > 0.0);
+    ck_assert_ptr_null(json_object_get(json_object_get(j, "models"), "lenet5"));
+    json_decref(j);
+}
+END_TEST
+
+static Suite *cli_suite(void)
+{
+    Suite *s = suite_create("cli");
+    TCase *tc = tcase_create("cim");
+    tcase_set_timeout(tc, 240);
+    tcase_add_test(tc, test_version_help);
+    tcase_add_test(tc, test_usage_errors);
+    tcase_add_test(tc, test_bad_files);
+    tcase_add_test(tc, test_unwritable_output);
+    tcase_add_test(tc, test_train_eval_info);
+    tcase_add_test(tc, test_resume_after_kill);
+    tcase_add_test(tc, test_bench_blas);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+CIM_TEST_MAIN(cli_suite)
