@@ -29,7 +29,18 @@ int cim_err_prefix(struct cim_err *err, const char *fmt, ...)
     vsnprintf(head, sizeof head, fmt, ap);
     va_end(ap);
     memcpy(tail, err->msg, sizeof tail);
-    snprintf(err->msg, sizeof err->msg, "%s: %s", head, tail);
+    /* assemble by hand: a message longer than the buffer is cut, by design */
+    size_t n = strlen(head);
+    if (n > sizeof err->msg - 3)
+        n = sizeof err->msg - 3;
+    memcpy(err->msg, head, n);
+    err->msg[n++] = ':';
+    err->msg[n++] = ' ';
+    size_t room = sizeof err->msg - 1 - n, t = strlen(tail);
+    if (t > room)
+        t = room;
+    memcpy(err->msg + n, tail, t);
+    err->msg[n + t] = '\0';
     return err->code;
 }
 

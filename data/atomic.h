@@ -22,15 +22,25 @@ struct data_atomic {
     char tmp_path[DATA_PATH_MAX]; /* "<dir>/.<base>.tmp-<pid>-<n>" */
 };
 
-/* Choose a temporary name beside `path`. CIM_EINVAL when the path is empty or too
- * long; CIM_EIO (naming the directory) when its directory is not writable. */
+/* Choose a temporary name beside `path` (same directory, hence same file system,
+ * so that the final rename is atomic); nothing is created yet. The caller creates
+ * and writes a->tmp_path, then commits or aborts.
+ * CIM_EINVAL when the path is empty, ends in '/', or is too long (with the
+ * temporary suffix) for DATA_PATH_MAX; CIM_EIO, naming the path and the reason,
+ * when its directory is missing, not a directory or not writable, or when `path`
+ * exists and is not a regular file (a device such as /dev/full, a directory, a
+ * FIFO: renaming over it is never what was meant). A symbolic link at `path` is
+ * replaced by the new file, not followed. */
 int data_atomic_begin(struct data_atomic *a, const char *path, struct cim_err *err);
 
-/* fsync the temporary file and rename it over `path`. CIM_EIO with a message on
- * failure, in which case the temporary file is removed. */
+/* fsync the temporary file, rename it over `path`, then fsync the directory
+ * (best effort: some file systems refuse it). CIM_OK, after which a->tmp_path is
+ * empty; CIM_EIO with a message naming `path` when the temporary file is missing,
+ * cannot be synced or cannot be renamed, in which case it has been removed. */
 int data_atomic_commit(struct data_atomic *a, struct cim_err *err);
 
-/* Remove the temporary file, if any. */
+/* Remove the temporary file, if any, and forget it; accepts NULL, a begun but
+ * never written `a`, and repeated calls. */
 void data_atomic_abort(struct data_atomic *a);
 
 #endif

@@ -32,14 +32,26 @@ struct data_idx {
     uint8_t *data; /* count bytes, owned */
 };
 
-/* Load the IDX file at `path` (gzip or plain) into `out`, which must be empty.
- * CIM_OK; CIM_EIO when it cannot be opened or read; CIM_EFORMAT (message naming
- * `path` and what is wrong) for a bad magic, type, rank, extent, truncation or
- * trailing data; CIM_ENOMEM. On error `out` stays empty. */
+/* Load the IDX file at `path` (gzip or plain) into `out`, which must be empty
+ * (zeroed or released). On success `out` owns `count` bytes in row-major order.
+ * Returns CIM_OK, or with a one-line message naming `path`:
+ *   CIM_EIO          the file cannot be opened or read (errno's reason);
+ *   CIM_EFORMAT      bad magic, rank outside 1..DATA_IDX_RANK_MAX, an extent of 0,
+ *                    more than DATA_IDX_ELEMS_MAX elements ("too large", refused
+ *                    before allocating), a truncated header or payload, trailing
+ *                    bytes, or a gzip stream that is cut or corrupt;
+ *   CIM_EUNSUPPORTED a valid IDX element type other than unsigned byte
+ *                    (0x09 signed byte, 0x0B int16, 0x0C int32, 0x0D float32,
+ *                    0x0E float64);
+ *   CIM_ENOMEM       an allocation failed.
+ * Memory grows with the data actually read, never with what a header claims.
+ * Bytes after the end of a gzip stream are ignored by zlib (as by gunzip);
+ * everything inside it is checked. On error `out` stays empty. */
 int data_idx_load(const char *path, struct data_idx *out, struct cim_err *err);
 
-/* Parse an already decompressed IDX image of `len` bytes; `name` is used in
- * messages. Same results as data_idx_load(). */
+/* Parse an already decompressed IDX image of `len` bytes (`bytes` is borrowed
+ * and copied); `name` is used in messages in place of a path. Same checks,
+ * results and messages as data_idx_load(). */
 int data_idx_parse(const uint8_t *bytes, size_t len, const char *name, struct data_idx *out,
                    struct cim_err *err);
 

@@ -3,15 +3,33 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
+
+static char tmp_dir[512];
+static pid_t tmp_owner;
+
+/* Remove the scratch directory when the process that made it exits (Check forks
+ * one process per test, and each makes its own). */
+static void tmp_remove(void)
+{
+    if (tmp_dir[0] == '\0' || getpid() != tmp_owner)
+        return;
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp_dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "test: could not remove %s\n", tmp_dir);
+}
 
 const char *test_tmpdir(void)
 {
-    static char dir[512];
-    if (dir[0] == '\0') {
+    if (tmp_dir[0] == '\0' || tmp_owner != getpid()) {
         const char *base = getenv("TMPDIR");
-        snprintf(dir, sizeof dir, "%s/cim-test-XXXXXX", base && *base ? base : "/tmp");
-        if (mkdtemp(dir) == NULL)
+        snprintf(tmp_dir, sizeof tmp_dir, "%s/cim-test-XXXXXX", base && *base ? base : "/tmp");
+        if (mkdtemp(tmp_dir) == NULL)
             return "/tmp";
+        if (tmp_owner == 0)
+            atexit(tmp_remove);
+        tmp_owner = getpid();
     }
-    return dir;
+    return tmp_dir;
 }
