@@ -177,6 +177,13 @@ def measure_infer(torch, model, images, seconds):
 
 def main(argv):
     args = parse_args(argv)
+    # Debian's torch is built against OpenBLAS-pthread, whose own thread pool
+    # knows nothing of torch's OpenMP pool: with both at 2 threads on 2 cores
+    # the spinning OpenMP workers starve the BLAS threads and the MLP trains
+    # ~3x slower. Keeping BLAS single-threaded leaves --threads in charge of
+    # the cores (OpenMP: oneDNN conv, elementwise ops, optimizer); it must be
+    # set before torch loads OpenBLAS, and an explicit environment value wins.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     try:
         import torch
         import torch.nn as nn
@@ -226,12 +233,14 @@ def main(argv):
             "optimizer": args.optimizer,
             "data": source,
             "train_steps": steps,
+            "blas_threads": os.environ["OPENBLAS_NUM_THREADS"],
         }))
     else:
-        print("pytorch %s %s batch %d threads %d %s on %s: train %.0f img/s "
+        print("pytorch %s %s batch %d threads %d (blas %s) %s on %s: train %.0f img/s "
               "(%d steps, last loss %.3f), infer %.0f img/s"
               % (torch.__version__, args.model, args.batch, torch.get_num_threads(),
-                 args.optimizer, source, train_ips, steps, last_loss, infer_ips))
+                 os.environ["OPENBLAS_NUM_THREADS"], args.optimizer, source,
+                 train_ips, steps, last_loss, infer_ips))
     return 0
 
 

@@ -175,8 +175,8 @@ done:
 int cmd_train(int argc, char **argv)
 {
     struct train_cfg c = {.model = "lenet5", .optimizer = "adam", .schedule = "cosine",
-                          .epochs = 15, .batch = 128, .step_epochs = 5, .lr = 1e-3,
-                          .momentum = 0.9, .weight_decay = 0.0, .step_gamma = 0.1, .seed = 1};
+                          .epochs = 15, .batch = 64, .step_epochs = 5, .lr = 2e-3,
+                          .momentum = 0.9, .weight_decay = 1e-4, .step_gamma = 0.1, .seed = 1};
     const char *out = NULL, *resume = NULL, *ckpt = NULL, *data = NULL;
     int quiet = 0, threads = 0;
     struct cli_opt opts[] = {
@@ -184,16 +184,16 @@ int cmd_train(int argc, char **argv)
          "lenet5|mlp", 0},
         {"--epochs", CLI_OPT_INT, &c.epochs, "N", "training epochs (default 15)", 1, 10000, NULL,
          0},
-        {"--batch", CLI_OPT_INT, &c.batch, "B", "mini-batch size (default 128)", 1, 65536, NULL,
+        {"--batch", CLI_OPT_INT, &c.batch, "B", "mini-batch size (default 64)", 1, 65536, NULL,
          0},
-        {"--lr", CLI_OPT_DOUBLE, &c.lr, "X", "base learning rate (default 1e-3 adam, 0.05 sgd)",
+        {"--lr", CLI_OPT_DOUBLE, &c.lr, "X", "base learning rate (default 2e-3 adam, 0.05 sgd)",
          1e-12, 100, NULL, 0},
         {"--optimizer", CLI_OPT_CHOICE, &c.optimizer, NULL, "optimizer (default adam)", 0, 0,
          "adam|sgd", 0},
         {"--momentum", CLI_OPT_DOUBLE, &c.momentum, "MU", "SGD momentum (default 0.9)", 0,
          0.999999, NULL, 0},
         {"--weight-decay", CLI_OPT_DOUBLE, &c.weight_decay, "L2",
-         "L2 weight decay on weights, not biases (default 0)", 0, 1, NULL, 0},
+         "L2 weight decay on weights, not biases (default 1e-4)", 0, 1, NULL, 0},
         {"--schedule", CLI_OPT_CHOICE, &c.schedule, NULL,
          "learning-rate schedule (default cosine)", 0, 0, "cosine|constant|step", 0},
         {"--step-epochs", CLI_OPT_INT, &c.step_epochs, "N",

@@ -31,7 +31,6 @@ struct nn_ws *nn_ws_alloc(const struct nn_model *m, int batch_max, int train)
     ws->batch_max = batch_max;
     ws->train = train != 0;
     const size_t b = (size_t)batch_max;
-    size_t rows_max = 0, dcols_max = 0;
     for (int i = 0; i < m->n_layers; i++) {
         const struct nn_layer *l = &m->layers[i];
         size_t out = b * nn_shape_size(l->out);
@@ -43,12 +42,11 @@ struct nn_ws *nn_ws_alloc(const struct nn_model *m, int batch_max, int train)
             size_t p = b * (size_t)l->out.h * l->out.w;
             size_t kk = (size_t)l->in.c * l->kernel * l->kernel;
             size_t ncols = p * kk;
-            if ((ws->cols[i] = ws_calloc(ncols, sizeof(float))) == NULL)
+            if ((ws->cols[i] = ws_calloc(ncols, sizeof(float))) == NULL ||
+                (ws->rows[i] = ws_calloc(p * (size_t)l->out.c, sizeof(float))) == NULL)
                 goto fail;
-            if (p * (size_t)l->out.c > rows_max)
-                rows_max = p * (size_t)l->out.c;
-            if (i > 0 && ncols > dcols_max)
-                dcols_max = ncols;
+            if (ws->train && i > 0 && (ws->dcols[i] = ws_calloc(ncols, sizeof(float))) == NULL)
+                goto fail;
         }
         if (l->type == NN_LAYER_MAXPOOL && ws->train &&
             (ws->argmax[i] = ws_calloc(out, sizeof(int32_t))) == NULL)
@@ -63,10 +61,6 @@ struct nn_ws *nn_ws_alloc(const struct nn_model *m, int batch_max, int train)
                 goto fail;
         }
     }
-    if (rows_max > 0 && (ws->rows = ws_calloc(rows_max, sizeof(float))) == NULL)
-        goto fail;
-    if (ws->train && dcols_max > 0 && (ws->dcols = ws_calloc(dcols_max, sizeof(float))) == NULL)
-        goto fail;
     return ws;
 fail:
     nn_ws_free(ws);
@@ -82,13 +76,13 @@ void nn_ws_free(struct nn_ws *ws)
         free(ws->dact[i + 1]);
         free(ws->argmax[i]);
         free(ws->cols[i]);
+        free(ws->rows[i]);
+        free(ws->dcols[i]);
         free(ws->dweight[i]);
         free(ws->dbias[i]);
         free(ws->dweight_part[i]);
         free(ws->dbias_part[i]);
     }
-    free(ws->rows);
-    free(ws->dcols);
     free(ws);
 }
 
@@ -137,7 +131,7 @@ static int forward_chunk(const struct nn_model *m, const struct nn_exec *ex, str
             size_t kk = (size_t)l->in.c * l->kernel * l->kernel;
             rc = nn_conv2d_forward(l, i, ex, layer_weight(ws, l, i), in, out,
                                    AT(ws->cols[i], first, hw * kk),
-                                   AT(ws->rows, first, hw * l->out.c), b);
+                                   AT(ws->rows[i], first, hw * l->out.c), b);
             break;
         }
         case NN_LAYER_MAXPOOL:
@@ -196,8 +190,8 @@ static void backward_chunk(const struct nn_model *m, struct nn_ws *ws, int c, in
             size_t hw = (size_t)l->out.h * l->out.w;
             size_t kk = (size_t)l->in.c * l->kernel * l->kernel;
             nn_conv2d_backward(l, layer_weight(ws, l, i), AT(ws->cols[i], first, hw * kk), dy, dx,
-                               dw, db, AT(ws->rows, first, hw * l->out.c),
-                               dx ? AT(ws->dcols, first, hw * kk) : NULL, b);
+                               dw, db, AT(ws->rows[i], first, hw * l->out.c),
+                               dx ? AT(ws->dcols[i], first, hw * kk) : NULL, b);
             break;
         }
         case NN_LAYER_MAXPOOL:

@@ -18,12 +18,14 @@ double nn_softmax_xent(const float *logits, const uint8_t *labels, int b, int cl
         double sum = 0.0;
         for (int c = 0; c < classes; c++)
             sum += exp((double)z[c] - (double)zmax);
-        const double lse = (double)zmax + log(sum);
-        total += lse - (double)z[labels[s]];
+        /* Stay relative to the maximum: zmax + log(sum) would drop log(sum) once
+         * |zmax| > 2^53 log(sum) (logits of 1e30 with a tie at the top). */
+        const double log_sum = log(sum);
+        total += log_sum - ((double)z[labels[s]] - (double)zmax);
         if (dlogits != NULL) {
             float *d = dlogits + (long)s * classes;
             for (int c = 0; c < classes; c++) {
-                double p = exp((double)z[c] - lse);
+                double p = exp((double)z[c] - (double)zmax - log_sum);
                 d[c] = (float)((p - (c == labels[s] ? 1.0 : 0.0)) * inv_b);
             }
         }

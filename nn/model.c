@@ -239,7 +239,7 @@ int nn_model_validate(const struct nn_model *m, struct cim_err *err)
                  tensor_is(&l->bias, l->out.c, 1, 1, 1);
             break;
         case NN_LAYER_CONV2D:
-            ok = l->kernel >= 1 && l->stride >= 1 && l->pad >= 0 &&
+            ok = l->kernel >= 1 && l->stride >= 1 && l->pad >= 0 && l->pad < l->kernel &&
                  l->out.h == window_out(s.h, l->kernel, l->stride, l->pad) &&
                  l->out.w == window_out(s.w, l->kernel, l->stride, l->pad) && l->out.h >= 1 &&
                  l->out.w >= 1 &&

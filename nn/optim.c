@@ -44,14 +44,16 @@ static void sgd_update(const struct nn_optim_opts *o, float *w, const float *g, 
 static void adam_update(const struct nn_optim_opts *o, float *w, const float *g, float *m1,
                         float *m2, size_t n, double lr, double wd, long t)
 {
+    /* 1 - beta in double, then rounded: 1.0f - (float)0.999 is 1.3e-5 of itself off */
     const float b1 = (float)o->beta1, b2 = (float)o->beta2, wdf = (float)wd;
+    const float c_b1 = (float)(1.0 - o->beta1), c_b2 = (float)(1.0 - o->beta2);
     const double c1 = 1.0 - pow(o->beta1, (double)t), c2 = 1.0 - pow(o->beta2, (double)t);
     /* fold the bias corrections into one step size and one denominator scale */
     const float step = (float)(lr / c1), vscale = (float)(1.0 / sqrt(c2)), eps = (float)o->eps;
     for (size_t k = 0; k < n; k++) {
         float gk = g[k] + wdf * w[k];
-        m1[k] = b1 * m1[k] + (1.0f - b1) * gk;
-        m2[k] = b2 * m2[k] + (1.0f - b2) * gk * gk;
+        m1[k] = b1 * m1[k] + c_b1 * gk;
+        m2[k] = b2 * m2[k] + c_b2 * gk * gk;
         w[k] -= step * m1[k] / (sqrtf(m2[k]) * vscale + eps);
     }
 }

@@ -45,7 +45,8 @@ static int train_opts_check(const struct nn_train_opts *o, struct cim_err *err)
     if (o->schedule == NN_LR_STEP &&
         (o->step_epochs < 1 || !(o->step_gamma > 0.0 && o->step_gamma <= 1.0)))
         return cim_err_set(err, CIM_EINVAL,
-                           "step schedule: expected step epochs >= 1 and 0 < gamma <= 1");
+                           "--step-epochs %d, --step-gamma %g: expected epochs >= 1 and "
+                           "0 < gamma <= 1", o->step_epochs, o->step_gamma);
     return CIM_OK;
 }
 
