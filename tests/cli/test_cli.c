@@ -324,6 +324,29 @@ START_TEST(test_resume_after_kill)
 }
 END_TEST
 
+/* The shipped weights reach the accuracy the README quotes, and `cim eval`
+ * reproduces exactly the accuracy recorded when they were trained. */
+START_TEST(test_shipped_weights)
+{
+    static const char *const nets[] = {"lenet5", "mlp"};
+    /* the floors for FP32 on the full test set */
+    static const double floor_acc[] = {0.905, 0.885};
+    static struct run r;
+    char path[600];
+    snprintf(path, sizeof path, "%s/data/weights/%s-fmnist.h5", getenv("CIM_SRCDIR"), nets[_i]);
+    run_cim(&r, (const char *[]){"eval", path, "--json", NULL});
+    ck_assert_msg(r.status == 0, "eval %s: %s", path, r.err);
+    double acc = json_accuracy(r.out);
+    ck_assert_msg(acc >= floor_acc[_i], "%s: %.4f < %.4f", nets[_i], acc, floor_acc[_i]);
+    data_init();
+    struct nn_model *m = data_model_load(path, NULL);
+    ck_assert_ptr_nonnull(m);
+    ck_assert_msg(acc == m->record.test_accuracy, "%s: eval %.6f, recorded %.6f", nets[_i], acc,
+                  m->record.test_accuracy);
+    nn_model_free(m);
+}
+END_TEST
+
 /* The CBLAS that serves sgemm at run time must be OpenBLAS, not GSL's reference
  * libgslcblas, whatever the link order did. */
 START_TEST(test_bench_blas)
@@ -356,6 +379,7 @@ static Suite *cli_suite(void)
     tcase_add_test(tc, test_train_eval_info);
     tcase_add_test(tc, test_resume_after_kill);
     tcase_add_test(tc, test_bench_blas);
+    tcase_add_loop_test(tc, test_shipped_weights, 0, 2);
     suite_add_tcase(s, tc);
     return s;
 }
