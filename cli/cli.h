@@ -17,6 +17,7 @@
 #include "data/dataset.h"
 #include "nn/exec.h"
 #include "nn/model.h"
+#include "quant/range.h"
 
 enum { CLI_EXIT_OK = 0, CLI_EXIT_FAIL = 1, CLI_EXIT_USAGE = 2 };
 
@@ -105,9 +106,22 @@ void cli_command_line(int argc, char **argv, char *buf, size_t size);
 /* ---- evaluation --------------------------------------------------------------- */
 
 /* Count in *correct the samples of `ds` (the first `limit`, or all when limit <= 0)
- * that `m` run on backend `ex` classifies correctly, `batch` at a time. */
-int cli_evaluate(const struct nn_model *m, const struct nn_exec *ex, const struct data_set *ds,
-                 int limit, int batch, long *correct, struct cim_err *err);
+ * that `m` run at precision `prec` (-1 FP32, else an index of m->quant; see
+ * nn/quantize.h) on backend `ex` classifies correctly, `batch` at a time. */
+int cli_evaluate(const struct nn_model *m, int prec, const struct nn_exec *ex,
+                 const struct data_set *ds, int limit, int batch, long *correct,
+                 struct cim_err *err);
+
+/* Parse a range method "max", "mse", "percentile[:P]" (default P 99.99); 0 or -1. */
+int cli_parse_range(const char *s, enum quant_range_method *m, double *pct);
+
+/* Set m's activation steps from the first 2,048 training images (see
+ * nn_quant_calibrate). */
+int cli_calibrate(struct nn_model *m, const struct data_set *train,
+                  enum quant_range_method method, double pct, struct cim_err *err);
+
+/* Parse "8,4" into at most `max` integers in [lo, hi]; the count, or -1. */
+int cli_parse_ints(const char *s, int *v, int max, int lo, int hi);
 
 /* ---- commands ----------------------------------------------------------------- */
 

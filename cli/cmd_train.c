@@ -21,6 +21,7 @@
 #include "data/dataset.h"
 #include "data/model_file.h"
 #include "nn/exec.h"
+#include "nn/quantize.h"
 #include "nn/train.h"
 
 /* Everything that defines a training run; stored in checkpoints as JSON. */
@@ -31,16 +32,23 @@ struct train_cfg {
     uint64_t seed;
     char command[1024];
     double seconds; /* training time before this process */
+    /* quantization-aware training; qat "" for FP32 training */
+    const char *qat, *abits, *scheme, *range;
+    int per_channel;
+    double qlr, ema;
 };
 
 static char *cfg_to_json(const struct train_cfg *c)
 {
-    json_t *j = json_pack("{s:s, s:s, s:s, s:i, s:i, s:i, s:i, s:f, s:f, s:f, s:f, s:s, s:f}",
+    json_t *j = json_pack("{s:s, s:s, s:s, s:i, s:i, s:i, s:i, s:f, s:f, s:f, s:f, s:s, s:f, "
+                          "s:s, s:s, s:s, s:s, s:i, s:f, s:f}",
                           "model", c->model, "optimizer", c->optimizer, "schedule", c->schedule,
                           "epochs", c->epochs, "batch", c->batch, "limit", c->limit,
                           "step_epochs", c->step_epochs, "lr", c->lr, "momentum", c->momentum,
                           "weight_decay", c->weight_decay, "step_gamma", c->step_gamma,
-                          "command", c->command, "seconds", c->seconds);
+                          "command", c->command, "seconds", c->seconds, "qat", c->qat, "abits",
+                          c->abits, "scheme", c->scheme, "range", c->range, "per_channel",
+                          c->per_channel, "qlr", c->qlr, "ema", c->ema);
     if (j == NULL)
         return NULL;
     /* JSON numbers are doubles: a 64-bit seed goes as a decimal string */
@@ -61,13 +69,16 @@ static int cfg_from_json(const char *text, const char *path, struct train_cfg *c
     const char *seed = NULL, *command = NULL;
     if (j == NULL || json_unpack_ex(j, &jerr, 0,
                                     "{s:s, s:s, s:s, s:i, s:i, s:i, s:i, s:F, s:F, s:F, s:F, "
-                                    "s:s, s:s, s:F}",
+                                    "s:s, s:s, s:F, s:s, s:s, s:s, s:s, s:i, s:F, s:F}",
                                     "model", &c->model, "optimizer", &c->optimizer, "schedule",
                                     &c->schedule, "epochs", &c->epochs, "batch", &c->batch,
                                     "limit", &c->limit, "step_epochs", &c->step_epochs, "lr",
                                     &c->lr, "momentum", &c->momentum, "weight_decay",
                                     &c->weight_decay, "step_gamma", &c->step_gamma, "seed",
-                                    &seed, "command", &command, "seconds", &c->seconds) != 0) {
+                                    &seed, "command", &command, "seconds", &c->seconds, "qat",
+                                    &c->qat, "abits", &c->abits, "scheme", &c->scheme, "range",
+                                    &c->range, "per_channel", &c->per_channel, "qlr", &c->qlr,
+                                    "ema", &c->ema) != 0) {
         json_decref(j);
         return cim_err_set(err, CIM_EFORMAT, "%s: /checkpoint options: %s", path, jerr.text);
     }
@@ -106,9 +117,98 @@ static int checkpoint_write(const char *path, const struct nn_model *m,
 }
 
 /* The training loop proper: epochs from where the trainer stands to c->epochs. */
+/* How the quantization of a QAT run is set up (from --qat, --range, ...). */
+struct qat_plan {
+    struct nn_quant q;
+    struct nn_qat_opts opts;
+    int profile;                     /* activation ranges profiled at each epoch start */
+    enum quant_range_method amethod; /* how they are profiled (and first calibrated) */
+    double pct;
+};
+
+static int qat_plan_parse(const struct train_cfg *c, struct qat_plan *qp, struct cim_err *err)
+{
+    memset(qp, 0, sizeof *qp);
+    if (c->qat[0] == '\0')
+        return CIM_OK;
+    struct nn_quant *q = &qp->q;
+    int nw = cli_parse_ints(c->qat, q->wbits, NN_PREC_MAX, QUANT_WBITS_MIN, QUANT_WBITS_MAX);
+    if (nw < 1)
+        return cim_err_set(err, CIM_EINVAL, "--qat '%s': expected weight bits like 8,4 (each "
+                           "%d..%d)", c->qat, QUANT_WBITS_MIN, QUANT_WBITS_MAX);
+    q->n_prec = nw;
+    if (c->abits[0] == '\0') {
+        for (int p = 0; p < nw; p++)
+            q->abits[p] = q->wbits[p];
+    } else if (cli_parse_ints(c->abits, q->abits, NN_PREC_MAX, QUANT_ABITS_MIN,
+                              QUANT_ABITS_MAX) != nw) {
+        return cim_err_set(err, CIM_EINVAL, "--abits '%s': expected %d activation bit-widths "
+                           "(%d..%d), one per --qat precision", c->abits, nw, QUANT_ABITS_MIN,
+                           QUANT_ABITS_MAX);
+    }
+    int sch = quant_scheme_parse(c->scheme);
+    if (sch < 0)
+        return cim_err_set(err, CIM_EINVAL, "--scheme '%s': expected nested, nested-round or "
+                           "independent", c->scheme);
+    q->scheme = (enum quant_scheme)sch;
+    q->per_channel = c->per_channel;
+    struct nn_qat_opts *o = &qp->opts;
+    o->on = 1;
+    o->qlr = c->qlr;
+    o->ema_momentum = c->ema;
+    qp->pct = 99.99;
+    if (strcmp(c->range, "ema") == 0) {
+        o->wmethod = qp->amethod = QUANT_RANGE_MAX;
+        o->acts = NN_QAT_A_EMA;
+    } else if (strcmp(c->range, "lsq") == 0) {
+        o->lsq = 1;
+        o->acts = NN_QAT_A_PACT;
+        qp->amethod = QUANT_RANGE_MAX;
+        o->wmethod = QUANT_RANGE_MSE; /* the learned steps start from MSE-optimal ones */
+    } else if (cli_parse_range(c->range, &o->wmethod, &qp->pct) == 0) {
+        qp->amethod = o->wmethod;
+        qp->profile = 1;
+        o->acts = NN_QAT_A_FIXED;
+    } else {
+        return cim_err_set(err, CIM_EINVAL, "--range '%s': expected max, percentile[:P], mse, "
+                           "ema or lsq", c->range);
+    }
+    o->pct = qp->pct;
+    q->percentile = qp->pct;
+    snprintf(q->wrange, sizeof q->wrange, "%s",
+             o->lsq ? "lsq" : quant_range_method_name(o->wmethod));
+    snprintf(q->arange, sizeof q->arange, "%s",
+             o->acts == NN_QAT_A_EMA ? "ema" : o->acts == NN_QAT_A_PACT
+                 ? "pact" : quant_range_method_name(qp->amethod));
+    return CIM_OK;
+}
+
+/* Test accuracy in FP32 and at each precision into acc[0..n_prec] (FP32 first),
+ * and a short text of them into buf. */
+static int test_accuracies(const struct nn_model *m, const struct data_set *test, double *acc,
+                           char *buf, size_t size, struct cim_err *err)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int p = -1; p < m->quant.n_prec; p++) {
+        long correct = 0;
+        int rc = cli_evaluate(m, p, &nn_exec_fp32, test, 0, 500, &correct, err);
+        if (rc != CIM_OK)
+            return rc;
+        acc[p + 1] = (double)correct / test->n;
+        char label[32];
+        nn_quant_label(m, p, label, sizeof label);
+        if (used < size)
+            used += (size_t)snprintf(buf + used, size - used, "%s%s %.2f%%", p < 0 ? "" : "  ",
+                                     label, 100.0 * acc[p + 1]);
+    }
+    return CIM_OK;
+}
+
 static int train_run(struct nn_model *m, struct nn_trainer *t, struct train_cfg *c,
-                     const struct data_set *train, const struct data_set *test,
-                     const char *ckpt_path, int quiet, struct cim_err *err)
+                     const struct qat_plan *qp, const struct data_set *train,
+                     const struct data_set *test, const char *ckpt_path, int quiet,
+                     struct cim_err *err)
 {
     const size_t in = nn_shape_size(m->input);
     const int n = c->limit > 0 && c->limit < train->n ? c->limit : train->n;
@@ -126,6 +226,9 @@ static int train_run(struct nn_model *m, struct nn_trainer *t, struct train_cfg 
     for (int e = nn_trainer_epoch(t); e < c->epochs; e++) {
         const double t_epoch = cli_now();
         double t_draw = 0.0, loss_sum = 0.0;
+        /* offline profiling follows the weights: ranges anew at each epoch start */
+        if (qp->profile && (rc = cli_calibrate(m, train, qp->amethod, qp->pct, err)) != CIM_OK)
+            goto done;
         nn_trainer_shuffle(t, e, order);
         for (int s = 0, first = 0; first < n; s++, first += c->batch) {
             int b = n - first < c->batch ? n - first : c->batch;
@@ -152,14 +255,15 @@ static int train_run(struct nn_model *m, struct nn_trainer *t, struct train_cfg 
         }
         const double secs = cli_now() - t_epoch;
         nn_trainer_end_epoch(t);
-        long correct = 0;
-        if ((rc = cli_evaluate(m, &nn_exec_fp32, test, 0, 500, &correct, err)) != CIM_OK)
+        double acc[NN_PREC_MAX + 1];
+        char accs[128];
+        if ((rc = test_accuracies(m, test, acc, accs, sizeof accs, err)) != CIM_OK)
             goto done;
         m->record.epochs = e + 1;
         m->record.train_loss = loss_sum / n;
-        m->record.test_accuracy = (double)correct / test->n;
-        cli_progress_draw(&prog, "epoch %d/%d  loss %.4f  test accuracy %.2f%%  %.0f img/s",
-                          e + 1, c->epochs, loss_sum / n, 100.0 * correct / test->n, n / secs);
+        m->record.test_accuracy = acc[0];
+        cli_progress_draw(&prog, "epoch %d/%d  loss %.4f  test %s  %.0f img/s", e + 1, c->epochs,
+                          loss_sum / n, accs, n / secs);
         cli_progress_keep(&prog);
         c->seconds += cli_now() - t_epoch;
         if (e + 1 < c->epochs && (rc = checkpoint_write(ckpt_path, m, t, c, err)) != CIM_OK)
@@ -176,8 +280,10 @@ int cmd_train(int argc, char **argv)
 {
     struct train_cfg c = {.model = "lenet5", .optimizer = "adam", .schedule = "cosine",
                           .epochs = 15, .batch = 64, .step_epochs = 5, .lr = 2e-3,
-                          .momentum = 0.9, .weight_decay = 1e-4, .step_gamma = 0.1, .seed = 1};
-    const char *out = NULL, *resume = NULL, *ckpt = NULL, *data = NULL;
+                          .momentum = 0.9, .weight_decay = 1e-4, .step_gamma = 0.1, .seed = 1,
+                          .qat = "", .abits = "", .scheme = "nested", .range = "max",
+                          .qlr = 1e-3, .ema = 0.9};
+    const char *out = NULL, *resume = NULL, *ckpt = NULL, *data = NULL, *init = NULL;
     int quiet = 0, threads = 0;
     struct cli_opt opts[] = {
         {"--model", CLI_OPT_CHOICE, &c.model, NULL, "architecture (default lenet5)", 0, 0,
@@ -204,6 +310,25 @@ int cmd_train(int argc, char **argv)
          0, NULL, 0},
         {"--limit", CLI_OPT_INT, &c.limit, "N", "train on the first N images only (default all)",
          1, 1 << 30, NULL, 0},
+        {"--qat", CLI_OPT_STRING, &c.qat, "W[,W]",
+         "quantization-aware training at these weight bits, high first (e.g. 8,4)", 0, 0, NULL,
+         0},
+        {"--abits", CLI_OPT_STRING, &c.abits, "A[,A]",
+         "activation bits per precision (default: the weight bits)", 0, 0, NULL, 0},
+        {"--scheme", CLI_OPT_CHOICE, &c.scheme, NULL,
+         "how the low weight code derives from the high one (default nested)", 0, 0,
+         "nested|nested-round|independent", 0},
+        {"--range", CLI_OPT_STRING, &c.range, "METHOD",
+         "QAT ranges: max, percentile[:P], mse (profiled), ema (moving average), lsq (learned "
+         "steps, PACT clips) (default max)", 0, 0, NULL, 0},
+        {"--per-channel", CLI_OPT_FLAG, &c.per_channel, NULL,
+         "one weight step per output channel (default: per tensor)", 0, 0, NULL, 0},
+        {"--qlr", CLI_OPT_DOUBLE, &c.qlr, "X",
+         "learning rate of learned steps and clips (default 1e-3)", 0, 10, NULL, 0},
+        {"--ema", CLI_OPT_DOUBLE, &c.ema, "M", "momentum of moving-average ranges (default 0.9)",
+         0, 0.999999, NULL, 0},
+        {"--init", CLI_OPT_STRING, &init, "FILE.h5",
+         "start from the FP32 weights of this model file (fine-tuning)", 0, 0, NULL, 0},
         {"--out", CLI_OPT_STRING, &out, "FILE.h5", "where to write the trained model (required)",
          0, 0, NULL, 0},
         {"--checkpoint", CLI_OPT_STRING, &ckpt, "FILE.h5",
@@ -233,7 +358,9 @@ int cmd_train(int argc, char **argv)
         static const char *const fixed[] = {"--model", "--epochs", "--batch", "--lr",
                                             "--optimizer", "--momentum", "--weight-decay",
                                             "--schedule", "--step-epochs", "--step-gamma",
-                                            "--seed", "--limit"};
+                                            "--seed", "--limit", "--qat", "--abits", "--scheme",
+                                            "--range", "--per-channel", "--qlr", "--ema",
+                                            "--init"};
         for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
             if (cli_opt_find(opts, nopts, fixed[i])->seen)
                 return cli_usage_error("train", "%s cannot be given with --resume: the run "
@@ -273,12 +400,33 @@ int cmd_train(int argc, char **argv)
             goto fail;
     } else {
         cli_command_line(cli_argc, cli_argv, c.command, sizeof c.command);
-        if ((m = nn_model_build(c.model, &err)) == NULL || nn_model_init_params(m, c.seed))
+        if (init != NULL) {
+            if ((m = data_model_load(init, &err)) == NULL)
+                goto fail;
+            if (m->quant.n_prec > 0) {
+                m->quant.n_prec = 0; /* fine-tuning starts from the FP32 master weights */
+            }
+            c.model = m->arch;
+            m->record = (struct nn_train_record){.test_accuracy = -1, .train_loss = -1,
+                                                 .seconds = -1};
+        } else if ((m = nn_model_build(c.model, &err)) == NULL ||
+                   nn_model_init_params(m, c.seed)) {
             goto fail;
+        }
     }
+    struct qat_plan qp;
+    if (qat_plan_parse(&c, &qp, &err) != CIM_OK)
+        goto fail_usage;
     if (data_set_load(data, DATA_SPLIT_TRAIN, &train, &err) != CIM_OK ||
         data_set_load(data, DATA_SPLIT_TEST, &test, &err) != CIM_OK)
         goto fail;
+    if (qp.opts.on && resume == NULL) {
+        if (nn_quant_enable(m, &qp.q, &err) != CIM_OK)
+            goto fail;
+        nn_quant_weight_ranges(m, qp.opts.wmethod, qp.pct);
+        if (cli_calibrate(m, &train, qp.amethod, qp.pct, &err) != CIM_OK)
+            goto fail;
+    }
     struct nn_train_opts to = {
         .epochs = c.epochs, .batch = c.batch,
         .n_train = c.limit > 0 && c.limit < train.n ? c.limit : train.n,
@@ -287,7 +435,7 @@ int cmd_train(int argc, char **argv)
         .optim = {.kind = (enum nn_optim_kind)nn_optim_parse(c.optimizer),
                   .momentum = c.momentum, .weight_decay = c.weight_decay, .beta1 = 0.9,
                   .beta2 = 0.999, .eps = 1e-8},
-        .seed = c.seed};
+        .seed = c.seed, .qat = qp.opts};
     if ((int)to.schedule < 0 || (int)to.optim.kind < 0) {
         cim_err_set(&err, CIM_EFORMAT, "%s: unknown optimizer or schedule in the checkpoint",
                     resume ? resume : "options");
@@ -300,7 +448,7 @@ int cmd_train(int argc, char **argv)
                     "this model and optimizer", resume, ck.state_len, nn_trainer_state_len(t));
         goto fail;
     }
-    if (train_run(m, t, &c, &train, &test, ckpt, quiet, &err) != CIM_OK)
+    if (train_run(m, t, &c, &qp, &train, &test, ckpt, quiet, &err) != CIM_OK)
         goto fail;
 
     struct nn_train_record *r = &m->record;
@@ -317,6 +465,10 @@ int cmd_train(int argc, char **argv)
     printf("%s: %s trained %d epochs in %.1f s; test accuracy %.2f%% (%d images)\n", out,
            m->arch, r->epochs, r->seconds, 100.0 * r->test_accuracy, test.n);
     rc = CLI_EXIT_OK;
+    goto done;
+fail_usage:
+    fprintf(stderr, "cim train: %s\n", err.msg);
+    rc = CLI_EXIT_USAGE;
     goto done;
 fail:
     cli_fail(&err);

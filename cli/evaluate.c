@@ -3,9 +3,11 @@
 
 #include "cli/cli.h"
 #include "nn/forward.h"
+#include "nn/quantize.h"
 
-int cli_evaluate(const struct nn_model *m, const struct nn_exec *ex, const struct data_set *ds,
-                 int limit, int batch, long *correct, struct cim_err *err)
+int cli_evaluate(const struct nn_model *m, int prec, const struct nn_exec *ex,
+                 const struct data_set *ds, int limit, int batch, long *correct,
+                 struct cim_err *err)
 {
     int n = limit > 0 && limit < ds->n ? limit : ds->n;
     size_t in = nn_shape_size(m->input);
@@ -14,14 +16,18 @@ int cli_evaluate(const struct nn_model *m, const struct nn_exec *ex, const struc
                            "model input %dx%dx%d does not match the data's %dx%dx%d images",
                            m->input.c, m->input.h, m->input.w, ds->c, ds->h, ds->w);
     struct nn_ws *ws = nn_ws_alloc(m, batch, 0);
+    struct nn_qweights *qw = m->quant.n_prec > 0 ? nn_qweights_alloc(m, 0) : NULL;
     float *x = malloc((size_t)batch * in * sizeof *x);
     uint8_t *y = malloc((size_t)batch);
     int *pred = malloc((size_t)batch * sizeof *pred);
     int rc = CIM_OK;
-    if (ws == NULL || x == NULL || y == NULL || pred == NULL) {
+    if (ws == NULL || x == NULL || y == NULL || pred == NULL ||
+        (m->quant.n_prec > 0 && qw == NULL)) {
         rc = cim_err_set(err, CIM_ENOMEM, "out of memory for evaluation at batch %d", batch);
         goto done;
     }
+    if (qw != NULL)
+        nn_quant_apply(m, prec, qw, ws);
     *correct = 0;
     for (int first = 0; first < n; first += batch) {
         int b = n - first < batch ? n - first : batch;
@@ -37,6 +43,7 @@ int cli_evaluate(const struct nn_model *m, const struct nn_exec *ex, const struc
             *correct += pred[s] == y[s];
     }
 done:
+    nn_qweights_free(qw);
     nn_ws_free(ws);
     free(x);
     free(y);

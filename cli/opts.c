@@ -165,3 +165,23 @@ void cli_opts_help(FILE *f, const struct cli_usage *u, const struct cli_opt *opt
     }
     fprintf(f, "  %-24s %s\n", "--help", "show this help and exit");
 }
+
+int cli_parse_ints(const char *s, int *v, int max, int lo, int hi)
+{
+    int n = 0;
+    const char *p = s;
+    while (*p) {
+        char *end;
+        errno = 0;
+        long x = strtol(p, &end, 10);
+        if (end == p || errno == ERANGE || x < lo || x > hi || n >= max)
+            return -1;
+        v[n++] = (int)x;
+        if (*end == '\0')
+            break;
+        if (*end != ',' || end[1] == '\0')
+            return -1;
+        p = end + 1;
+    }
+    return n;
+}

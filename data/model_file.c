@@ -293,7 +293,33 @@ static int group_close(struct h5io *io, hid_t g, const char *gpath, int rc)
 
 /* ---- writing: the model ----------------------------------------------------- */
 
-static int layer_write(struct h5io *io, hid_t layers, int i, const struct nn_layer *l)
+/* A quantized layer's steps: dataset weight_scale [precisions, rows] (rows: one
+ * per output channel, or 1 per tensor) and attribute input_scale. */
+static int layer_quant_write(struct h5io *io, hid_t g, const char *gpath, const struct nn_layer *l,
+                             int n_prec)
+{
+    const size_t rows = nn_tensor_size(&l->wscale[0]);
+    float buf[NN_PREC_MAX * 4096];
+    float *all = rows * (size_t)n_prec <= sizeof buf / sizeof buf[0]
+                     ? buf : malloc(rows * (size_t)n_prec * sizeof *all);
+    if (all == NULL)
+        return io_fail(io, CIM_ENOMEM, gpath, "out of memory");
+    for (int p = 0; p < n_prec; p++)
+        memcpy(all + (size_t)p * rows, l->wscale[p].data, rows * sizeof *all);
+    char dpath[OBJ_PATH_MAX];
+    snprintf(dpath, sizeof dpath, "%s/weight_scale", gpath);
+    const hsize_t dims[2] = {(hsize_t)n_prec, (hsize_t)rows};
+    int rc = put_floats(io, g, dpath, "weight_scale", 2, dims, all);
+    if (all != buf)
+        free(all);
+    if (!rc)
+        rc = put_attr(io, g, gpath, "input_scale", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 0, NULL,
+                      &l->ascale);
+    return rc;
+}
+
+static int layer_write(struct h5io *io, hid_t layers, int i, const struct nn_layer *l,
+                       int n_prec)
 {
     char name[32], gpath[GROUP_PATH_MAX];
     snprintf(name, sizeof name, "%03d_%s", i, nn_layer_type_name(l->type));
@@ -344,6 +370,8 @@ static int layer_write(struct h5io *io, hid_t layers, int i, const struct nn_lay
         snprintf(dpath, sizeof dpath, "%s/bias", gpath);
         if (!rc)
             rc = put_floats(io, g, dpath, "bias", 1, bdims, l->bias.data);
+        if (!rc && n_prec > 0)
+            rc = layer_quant_write(io, g, gpath, l, n_prec);
     }
     return group_close(io, g, gpath, rc);
 }
@@ -385,6 +413,34 @@ static int record_write(struct h5io *io, hid_t file, const struct nn_train_recor
         rc = put_f64(io, g, gp, "seconds", r->seconds);
     if (!rc)
         rc = put_u64(io, g, gp, "seed", r->seed);
+    return group_close(io, g, gp, rc);
+}
+
+/* /quant: how the model is quantized (docs/FORMAT.md). */
+static int quant_write(struct h5io *io, hid_t file, const struct nn_quant *q)
+{
+    const char *gp = "/quant";
+    hid_t g;
+    int rc = group_create(io, file, "quant", gp, &g);
+    if (rc != CIM_OK)
+        return rc;
+    const hsize_t np[1] = {(hsize_t)q->n_prec};
+    rc = put_str(io, g, gp, "scheme", quant_scheme_name(q->scheme), H5T_CSET_ASCII);
+    if (!rc)
+        rc = put_i32(io, g, gp, "precisions", q->n_prec);
+    if (!rc)
+        rc = put_attr(io, g, gp, "weight_bits", H5T_STD_I32LE, H5T_NATIVE_INT, 1, np, q->wbits);
+    if (!rc)
+        rc = put_attr(io, g, gp, "activation_bits", H5T_STD_I32LE, H5T_NATIVE_INT, 1, np,
+                      q->abits);
+    if (!rc)
+        rc = put_i32(io, g, gp, "per_channel", q->per_channel);
+    if (!rc)
+        rc = put_str(io, g, gp, "weight_range", q->wrange, H5T_CSET_ASCII);
+    if (!rc)
+        rc = put_str(io, g, gp, "activation_range", q->arange, H5T_CSET_ASCII);
+    if (!rc)
+        rc = put_f64(io, g, gp, "percentile", q->percentile);
     return group_close(io, g, gp, rc);
 }
 
@@ -430,11 +486,13 @@ static int contents_write(struct h5io *io, hid_t file, const struct nn_model *m,
     if (rc)
         return rc;
     for (int i = 0; i < m->n_layers && rc == CIM_OK; i++)
-        rc = layer_write(io, layers, i, &m->layers[i]);
+        rc = layer_write(io, layers, i, &m->layers[i], m->quant.n_prec);
     rc = group_close(io, layers, "/layers", rc);
 
     if (!rc)
         rc = record_write(io, file, &m->record);
+    if (!rc && m->quant.n_prec > 0)
+        rc = quant_write(io, file, &m->quant);
     if (!rc && ck != NULL)
         rc = checkpoint_write(io, file, ck);
     return rc;
@@ -1042,6 +1100,123 @@ static int layer_read(struct h5io *io, hid_t layers, const char *name, int i, st
     return rc;
 }
 
+/* The steps of a quantized layer (see layer_quant_write). */
+static int layer_quant_read(struct h5io *io, hid_t layers, int i, struct nn_model *m)
+{
+    struct nn_layer *l = &m->layers[i];
+    const int n_prec = m->quant.n_prec;
+    char name[32], gpath[GROUP_PATH_MAX], dpath[OBJ_PATH_MAX];
+    snprintf(name, sizeof name, "%03d_%s", i, nn_layer_type_name(l->type));
+    snprintf(gpath, sizeof gpath, "/layers/%s", name);
+    snprintf(dpath, sizeof dpath, "%s/weight_scale", gpath);
+    hid_t g;
+    int rc = group_open(io, layers, name, gpath, 1, &g);
+    if (rc != CIM_OK)
+        return rc;
+    const int rows = m->quant.per_channel ? l->weight.n : 1;
+    hid_t d;
+    int r = 0;
+    hsize_t dims[RANK_MAX] = {0};
+    float *all = NULL;
+    rc = fdset_open(io, g, "weight_scale", dpath, &d, &r, dims);
+    if (rc == CIM_OK && (r != 2 || dims[0] != (hsize_t)n_prec || dims[1] != (hsize_t)rows)) {
+        H5Dclose(d);
+        rc = io_bad(io, CIM_EFORMAT, dpath, "expected shape [%d, %d] (precisions x %s)", n_prec,
+                    rows, rows > 1 ? "output channels" : "one step per tensor");
+    } else if (rc == CIM_OK) {
+        all = malloc((size_t)n_prec * rows * sizeof *all);
+        if (all == NULL) {
+            H5Dclose(d);
+            rc = io_fail(io, CIM_ENOMEM, dpath, "out of memory");
+        } else {
+            rc = fdset_read(io, d, dpath, all, (size_t)n_prec * rows, 1);
+        }
+    }
+    for (int p = 0; rc == CIM_OK && p < NN_PREC_MAX; p++) {
+        if (nn_tensor_init(&l->wscale[p], rows, 1, 1, 1) != CIM_OK) {
+            rc = io_fail(io, CIM_ENOMEM, dpath, "out of memory");
+            break;
+        }
+        for (int k = 0; k < rows; k++) {
+            float v = all[(size_t)(p < n_prec ? p : 0) * rows + k];
+            if (!(v > 0.0f)) {
+                rc = io_bad(io, CIM_EFORMAT, dpath, "step %g; steps must be positive", (double)v);
+                break;
+            }
+            l->wscale[p].data[k] = v;
+        }
+    }
+    free(all);
+    double a = -1.0;
+    if (rc == CIM_OK)
+        rc = attr_get_f64(io, g, gpath, "input_scale", &a);
+    if (rc == CIM_OK && !(a > 0.0 && isfinite(a)))
+        rc = io_bad(io, CIM_EFORMAT, gpath, "attribute 'input_scale' is missing or not a "
+                    "positive number");
+    l->ascale = (float)a;
+    H5Gclose(g);
+    return rc;
+}
+
+/* /quant is optional: a file without it is an FP32 model. */
+static int quant_read(struct h5io *io, hid_t file, struct nn_model *m)
+{
+    hid_t g;
+    int rc = group_open(io, file, "quant", "/quant", 0, &g);
+    if (rc != CIM_OK || g < 0)
+        return rc;
+    const char *gp = "/quant";
+    struct nn_quant *q = &m->quant;
+    char scheme[32] = "";
+    int n_prec = 0;
+    long long wb[NN_PREC_MAX] = {0}, ab[NN_PREC_MAX] = {0};
+    int present, sch = -1;
+    rc = attr_get_strbuf(io, g, gp, "scheme", 1, 1, scheme, sizeof scheme);
+    if (rc == CIM_OK && (sch = quant_scheme_parse(scheme)) < 0)
+        rc = io_bad(io, CIM_EFORMAT, gp, "scheme '%s' is unknown; expected nested, nested-round "
+                    "or independent", scheme);
+    if (rc == CIM_OK)
+        rc = attr_get_int(io, g, gp, "precisions", 1, 1, &n_prec);
+    if (rc == CIM_OK && n_prec > NN_PREC_MAX)
+        rc = io_bad(io, CIM_EFORMAT, gp, "%d precisions; expected 1 or 2", n_prec);
+    if (rc == CIM_OK)
+        rc = attr_get_ints(io, g, gp, "weight_bits", "int32[precisions]", 1, n_prec,
+                           QUANT_WBITS_MIN, QUANT_WBITS_MAX, wb, &present);
+    if (rc == CIM_OK)
+        rc = attr_get_ints(io, g, gp, "activation_bits", "int32[precisions]", 1, n_prec,
+                           QUANT_ABITS_MIN, QUANT_ABITS_MAX, ab, &present);
+    if (rc == CIM_OK)
+        rc = attr_get_int(io, g, gp, "per_channel", 1, 0, &q->per_channel);
+    if (rc == CIM_OK)
+        rc = attr_get_strbuf(io, g, gp, "weight_range", 0, 0, q->wrange, sizeof q->wrange);
+    if (rc == CIM_OK)
+        rc = attr_get_strbuf(io, g, gp, "activation_range", 0, 0, q->arange, sizeof q->arange);
+    if (rc == CIM_OK)
+        rc = attr_get_f64(io, g, gp, "percentile", &q->percentile);
+    H5Gclose(g);
+    if (rc != CIM_OK)
+        return rc;
+    if (n_prec == 2 && (wb[1] > wb[0] || ab[1] > ab[0]))
+        return io_bad(io, CIM_EFORMAT, gp, "the second precision W%lldA%lld exceeds the first "
+                      "W%lldA%lld", wb[1], ab[1], wb[0], ab[0]);
+    q->scheme = (enum quant_scheme)sch;
+    q->n_prec = n_prec;
+    for (int p = 0; p < n_prec; p++) {
+        q->wbits[p] = (int)wb[p];
+        q->abits[p] = (int)ab[p];
+    }
+    hid_t layers = H5I_INVALID_HID;
+    rc = group_open(io, file, "layers", "/layers", 1, &layers);
+    for (int i = 0; rc == CIM_OK && i < m->n_layers; i++)
+        if (m->layers[i].weight.data != NULL)
+            rc = layer_quant_read(io, layers, i, m);
+    if (layers >= 0)
+        H5Gclose(layers);
+    if (rc != CIM_OK)
+        q->n_prec = 0;
+    return rc;
+}
+
 static int layers_read(struct h5io *io, hid_t file, struct nn_model *m)
 {
     hid_t g;
@@ -1153,6 +1328,8 @@ static int model_read(struct h5io *io, hid_t file, struct nn_model **out)
     rc = layers_read(io, file, m);
     if (rc == CIM_OK)
         rc = record_read(io, file, &m->record);
+    if (rc == CIM_OK)
+        rc = quant_read(io, file, m);
     if (rc == CIM_OK) {
         struct cim_err e = {0};
         if (nn_model_validate(m, &e) != CIM_OK)

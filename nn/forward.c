@@ -9,6 +9,7 @@
 
 #include "base/err.h"
 #include "nn/layers.h"
+#include "quant/quantizer.h"
 
 /* ---- workspace ---------------------------------------------------------------- */
 
@@ -51,9 +52,18 @@ struct nn_ws *nn_ws_alloc(const struct nn_model *m, int batch_max, int train)
         if (l->type == NN_LAYER_MAXPOOL && ws->train &&
             (ws->argmax[i] = ws_calloc(out, sizeof(int32_t))) == NULL)
             goto fail;
+        const size_t chunks = (b + NN_CHUNK - 1) / NN_CHUNK;
+        if (l->weight.data != NULL) {
+            size_t in = b * nn_shape_size(l->in);
+            if ((ws->actq[i] = ws_calloc(in, sizeof(float))) == NULL ||
+                (ws->amax_part[i] = ws_calloc(chunks, sizeof(float))) == NULL)
+                goto fail;
+            if (ws->train && ((ws->apass[i] = ws_calloc(in, sizeof(uint8_t))) == NULL ||
+                              (ws->dalpha_part[i] = ws_calloc(chunks, sizeof(double))) == NULL))
+                goto fail;
+        }
         if (ws->train && l->weight.data != NULL) {
             size_t nw = nn_tensor_size(&l->weight), nb = nn_tensor_size(&l->bias);
-            size_t chunks = (b + NN_CHUNK - 1) / NN_CHUNK;
             if ((ws->dweight[i] = ws_calloc(nw, sizeof(float))) == NULL ||
                 (ws->dbias[i] = ws_calloc(nb, sizeof(float))) == NULL ||
                 (ws->dweight_part[i] = ws_calloc(chunks * nw, sizeof(float))) == NULL ||
@@ -113,14 +123,46 @@ static const float *layer_weight(const struct nn_ws *ws, const struct nn_layer *
 /* Offset of sample `first` in a buffer holding `per` floats per sample. */
 #define AT(buf, first, per) ((buf) + (size_t)(first) * (per))
 
-/* Samples [first, first + b) through every layer. */
+/* Fake-quantize the input x of layer i for chunk c into q (see struct nn_actq),
+ * writing the straight-through mask when training and the chunk's largest x. */
+static void quantize_input(struct nn_ws *ws, int i, int c, const float *x, float *q,
+                           uint8_t *pass, size_t n)
+{
+    const struct nn_actq *a = &ws->aq[i];
+    float mx = 0.0f;
+    for (size_t k = 0; k < n; k++)
+        mx = x[k] > mx ? x[k] : mx;
+    ws->amax_part[i][c] = mx;
+    const int lo = a->bits - a->drop;
+    if (a->alpha > 0.0f) {
+        if (a->drop > 0)
+            quant_pact_fake_nested(x, n, a->alpha, a->bits, lo, q, pass);
+        else
+            quant_pact_fake(x, n, a->alpha, a->bits, q, pass);
+    } else {
+        if (a->drop > 0)
+            quant_act_fake_nested(x, n, a->scale, a->bits, lo, q, pass);
+        else
+            quant_act_fake(x, n, a->scale, a->bits, q, pass);
+    }
+}
+
+/* Samples [first, first + b) (chunk c) through every layer. */
 static int forward_chunk(const struct nn_model *m, const struct nn_exec *ex, struct nn_ws *ws,
-                         int first, int b)
+                         int c, int first, int b)
 {
     for (int i = 0; i < m->n_layers; i++) {
         const struct nn_layer *l = &m->layers[i];
-        const float *in = AT(ws->act[i], first, nn_shape_size(l->in));
+        const size_t in_per = nn_shape_size(l->in);
+        const float *in = AT(ws->act[i], first, in_per);
         float *out = AT(ws->act[i + 1], first, nn_shape_size(l->out));
+        if (ws->aq[i].bits > 0 && ws->actq[i] != NULL) {
+            float *q = AT(ws->actq[i], first, in_per);
+            quantize_input(ws, i, c, in, q,
+                           ws->apass[i] ? ws->apass[i] + (size_t)first * in_per : NULL,
+                           (size_t)b * in_per);
+            in = q;
+        }
         int rc = CIM_OK;
         switch (l->type) {
         case NN_LAYER_DENSE:
@@ -158,14 +200,39 @@ int nn_forward(const struct nn_model *m, const struct nn_exec *ex, struct nn_ws 
 #pragma omp parallel for schedule(static) num_threads(nn_threads_get()) if (chunks > 1)
     for (int c = 0; c < chunks; c++) {
         int first = c * NN_CHUNK, n = b - first < NN_CHUNK ? b - first : NN_CHUNK;
-        int crc = forward_chunk(m, ex, ws, first, n);
+        int crc = forward_chunk(m, ex, ws, c, first, n);
         if (crc != CIM_OK) {
 #pragma omp critical(nn_forward_rc)
             rc = crc;
         }
     }
+    for (int i = 0; i < m->n_layers; i++) {
+        if (ws->aq[i].bits > 0 && ws->amax_part[i] != NULL) {
+            float mx = 0.0f;
+            for (int c = 0; c < chunks; c++)
+                mx = ws->amax_part[i][c] > mx ? ws->amax_part[i][c] : mx;
+            ws->amax[i] = mx;
+        }
+    }
     *logits = ws->act[m->n_layers];
     return rc;
+}
+
+/* Through the quantizer of layer i's input: PACT's clip gradient from the
+ * gradient dx with respect to the quantized input, then the straight-through
+ * mask (Bengio et al. 2013) turns dx into the gradient of the FP input x. */
+static void input_quant_backward(struct nn_ws *ws, int i, int c, const float *x, float *dx,
+                                 const uint8_t *pass, size_t n)
+{
+    const struct nn_actq *a = &ws->aq[i];
+    double da = 0.0;
+    if (a->alpha > 0.0f)
+        da = a->drop > 0 ? quant_pact_grad_alpha_nested(x, dx, n, a->alpha, a->bits,
+                                                        a->bits - a->drop)
+                         : quant_pact_grad_alpha(x, dx, n, a->alpha);
+    ws->dalpha_part[i][c] = da;
+    for (size_t k = 0; k < n; k++)
+        dx[k] = pass[k] ? dx[k] : 0.0f;
 }
 
 /* Backward through every layer for samples [first, first + b) (chunk c), leaving
@@ -177,7 +244,8 @@ static void backward_chunk(const struct nn_model *m, struct nn_ws *ws, int c, in
         const size_t in_per = nn_shape_size(l->in), out_per = nn_shape_size(l->out);
         float *dy = AT(ws->dact[i + 1], first, out_per);
         float *dx = i > 0 ? AT(ws->dact[i], first, in_per) : NULL;
-        const float *x = AT(ws->act[i], first, in_per);
+        const int quantized = ws->aq[i].bits > 0 && ws->actq[i] != NULL;
+        const float *x = AT(quantized ? ws->actq[i] : ws->act[i], first, in_per);
         float *dw = l->weight.data ? AT(ws->dweight_part[i], c, nn_tensor_size(&l->weight)) : NULL;
         float *db = l->weight.data ? AT(ws->dbias_part[i], c, nn_tensor_size(&l->bias)) : NULL;
         if (l->act == NN_ACT_RELU)
@@ -199,6 +267,9 @@ static void backward_chunk(const struct nn_model *m, struct nn_ws *ws, int c, in
                 nn_maxpool_backward(l, ws->argmax[i] + (size_t)first * out_per, dy, dx, b);
             break;
         }
+        if (quantized && dx != NULL)
+            input_quant_backward(ws, i, c, AT(ws->act[i], first, in_per), dx,
+                                 ws->apass[i] + (size_t)first * in_per, (size_t)b * in_per);
     }
 }
 
@@ -234,6 +305,10 @@ int nn_backward(const struct nn_model *m, struct nn_ws *ws, const float *dlogits
             continue;
         reduce_chunks(ws->dweight[i], ws->dweight_part[i], nn_tensor_size(&l->weight), chunks);
         reduce_chunks(ws->dbias[i], ws->dbias_part[i], nn_tensor_size(&l->bias), chunks);
+        ws->dalpha[i] = 0.0;
+        if (ws->aq[i].bits > 0 && i > 0)
+            for (int c = 0; c < chunks; c++)
+                ws->dalpha[i] += ws->dalpha_part[i][c];
     }
     return CIM_OK;
 }

@@ -31,6 +31,15 @@
 /* Samples per chunk (see "Threads" above). */
 #define NN_CHUNK 32
 
+/* Fake quantization of a layer's input activations (see nn/quantize.h, which
+ * sets it). With bits = 0 the input passes unchanged. */
+struct nn_actq {
+    int bits;    /* bits of the high-precision code; 0: not quantized */
+    int drop;    /* low bits dropped from it (the nested low precision); else 0 */
+    float scale; /* step of the high-precision code (when alpha is 0) */
+    float alpha; /* > 0: PACT clip, the step is alpha / (2^bits - 1) */
+};
+
 struct nn_ws {
     int batch_max;
     int train;                                /* 1: backward possible */
@@ -49,6 +58,17 @@ struct nn_ws {
      * how quantization-aware training feeds fake-quantized weights forward and
      * backward (straight-through) without touching the FP32 master copy. */
     const float *weight_eff[NN_MODEL_LAYERS_MAX];
+    /* Activation quantization at the input of each dense/conv2d layer: the
+     * quantized inputs, their straight-through masks (train), and per pass the
+     * largest FP input value of each such layer (for moving-average ranges) and
+     * PACT's gradient with respect to each clip (train). */
+    struct nn_actq aq[NN_MODEL_LAYERS_MAX];
+    float *actq[NN_MODEL_LAYERS_MAX];
+    uint8_t *apass[NN_MODEL_LAYERS_MAX];
+    float *amax_part[NN_MODEL_LAYERS_MAX];    /* per chunk */
+    double *dalpha_part[NN_MODEL_LAYERS_MAX]; /* per chunk */
+    float amax[NN_MODEL_LAYERS_MAX];
+    double dalpha[NN_MODEL_LAYERS_MAX];
 };
 
 /* A workspace for passes of at most `batch_max` samples through `m`; `train`

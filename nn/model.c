@@ -330,10 +330,15 @@ struct nn_model *nn_model_clone(const struct nn_model *m)
     for (int i = 0; i < m->n_layers; i++) {
         c->layers[i].weight.data = NULL;
         c->layers[i].bias.data = NULL;
+        for (int p = 0; p < NN_PREC_MAX; p++)
+            c->layers[i].wscale[p].data = NULL;
     }
     for (int i = 0; i < m->n_layers; i++) {
-        if (tensor_copy(&c->layers[i].weight, &m->layers[i].weight) != CIM_OK ||
-            tensor_copy(&c->layers[i].bias, &m->layers[i].bias) != CIM_OK) {
+        int rc = tensor_copy(&c->layers[i].weight, &m->layers[i].weight) |
+                 tensor_copy(&c->layers[i].bias, &m->layers[i].bias);
+        for (int p = 0; p < NN_PREC_MAX; p++)
+            rc |= tensor_copy(&c->layers[i].wscale[p], &m->layers[i].wscale[p]);
+        if (rc != CIM_OK) {
             nn_model_free(c);
             return NULL;
         }
@@ -348,6 +353,8 @@ void nn_model_free(struct nn_model *m)
     for (int i = 0; i < m->n_layers; i++) {
         nn_tensor_release(&m->layers[i].weight);
         nn_tensor_release(&m->layers[i].bias);
+        for (int p = 0; p < NN_PREC_MAX; p++)
+            nn_tensor_release(&m->layers[i].wscale[p]);
     }
     free(m);
 }

@@ -33,6 +33,7 @@
 
 #include "base/err.h"
 #include "nn/tensor.h"
+#include "quant/quantizer.h"
 
 #define NN_MODEL_LAYERS_MAX 32
 #define NN_NAME_MAX 32
@@ -45,6 +46,28 @@ struct nn_shape {
     int c, h, w;
 };
 
+/* Precisions of a quantized model: index 0 is the high one (W8A8), 1 the low one
+ * (W4A4), both from the same FP32 weights. */
+#define NN_PREC_MAX 2
+
+/* How a model is quantized (DESIGN.md, "Numbers and their meaning"). Weights are
+ * signed symmetric codes, activations (the input of every dense and conv2d
+ * layer, the network input included) unsigned codes. The low-precision weight
+ * code derives from the high one by `scheme`; the low activation code is always
+ * the top abits[1] bits of the high one (a bit-serial input that skips its low
+ * cycles). */
+struct nn_quant {
+    int n_prec;               /* 0: an FP32 model (nothing below is used); 1 or 2 */
+    enum quant_scheme scheme; /* nested (default), nested-round, independent */
+    int wbits[NN_PREC_MAX];   /* weight bits per precision, high first */
+    int abits[NN_PREC_MAX];   /* activation bits per precision */
+    int per_channel;          /* weight scales per output channel, else per tensor */
+    char wrange[16];          /* how weight ranges are found: max, percentile, mse, lsq */
+    char arange[16];          /* how activation ranges are found: max, percentile, mse,
+                                 ema, pact */
+    double percentile;        /* for the percentile methods */
+};
+
 struct nn_layer {
     enum nn_layer_type type;
     enum nn_act act;         /* applied after the layer's own operation */
@@ -52,6 +75,13 @@ struct nn_layer {
     struct nn_shape in, out;
     struct nn_tensor weight; /* empty for maxpool */
     struct nn_tensor bias;   /* empty for maxpool */
+    /* quantized models only (dense and conv2d): the weight step of each precision,
+     * {out, 1, 1, 1} per channel or {1, 1, 1, 1} per tensor (nested schemes: the
+     * low step is the high one times 2^(wbits[0] - wbits[1])), and the step of
+     * the input activation code at high precision (the low code's step is
+     * ascale * 2^(abits[0] - abits[1])). */
+    struct nn_tensor wscale[NN_PREC_MAX];
+    float ascale;
 };
 
 /* How a model was trained, as stored in its file; every field may be unknown. */
@@ -76,6 +106,7 @@ struct nn_model {
     int n_layers;
     struct nn_layer layers[NN_MODEL_LAYERS_MAX];
     struct nn_train_record record;
+    struct nn_quant quant;
 };
 
 /* A new model with no layers; NULL when out of memory or when a shape extent or

@@ -29,11 +29,33 @@
 #include "base/err.h"
 #include "nn/model.h"
 #include "nn/optim.h"
+#include "quant/range.h"
 
 enum nn_lr_schedule {
     NN_LR_CONSTANT, /* lr throughout */
     NN_LR_COSINE,   /* lr * (1 + cos(pi * step / steps_total)) / 2 (Loshchilov & Hutter, 2017) */
     NN_LR_STEP      /* lr * gamma^floor(epoch / step_epochs) */
+};
+
+/* Quantization-aware training (Jacob et al., CVPR 2018; the straight-through
+ * estimator of Bengio et al., 2013): when `on`, every step runs the model at each
+ * precision of m->quant (nn/quantize.h) and minimizes the sum of their losses,
+ * so that one FP32 weight set serves them all. Weight steps follow `wmethod`
+ * from the current weights at every step, or are learned (LSQ, Esser et al.,
+ * ICLR 2020, on log s). Activation steps stay as the caller calibrated them
+ * (profiling), follow a moving average of each batch's maximum, or are learned
+ * as PACT clips (Choi et al., 2018). Learned steps and clips use Adam with
+ * learning rate qlr times the schedule's factor. */
+enum nn_qat_acts { NN_QAT_A_FIXED, NN_QAT_A_EMA, NN_QAT_A_PACT };
+
+struct nn_qat_opts {
+    int on;
+    int lsq;                          /* weights: learned steps, else wmethod each step */
+    enum quant_range_method wmethod;  /* max, percentile, mse */
+    double pct;                       /* percentile for wmethod */
+    enum nn_qat_acts acts;
+    double ema_momentum;              /* NN_QAT_A_EMA: in [0, 1) */
+    double qlr;                       /* learned steps and clips: Adam learning rate */
 };
 
 struct nn_train_opts {
@@ -46,6 +68,7 @@ struct nn_train_opts {
     double step_gamma;    /* NN_LR_STEP: decay factor in (0, 1] */
     struct nn_optim_opts optim;
     uint64_t seed;
+    struct nn_qat_opts qat;
 };
 
 struct nn_trainer;
@@ -60,7 +83,8 @@ struct nn_trainer *nn_trainer_alloc(struct nn_model *m, const struct nn_train_op
 void nn_trainer_shuffle(const struct nn_trainer *t, int epoch, int *order);
 
 /* One step on b samples x [b, C, H, W] with labels y: forward, loss, backward,
- * update. *loss (may be NULL) gets the batch's mean loss before the update.
+ * update (at every precision, for QAT). *loss (may be NULL) gets the batch's mean
+ * loss before the update (for QAT, the mean over precisions).
  * CIM_EINVAL when b is outside 1..batch or a label is out of range. */
 int nn_trainer_step(struct nn_trainer *t, const float *x, const uint8_t *y, int b, double *loss);
 
