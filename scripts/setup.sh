@@ -11,6 +11,7 @@ packages=(
   libhdf5-dev hdf5-tools                       # model files; h5dump
   zlib1g-dev libjansson-dev                    # gzip'd IDX data; JSON
   check libsubunit-dev                         # tests
+  iverilog verilator                           # RTL simulation and lint (rtl tier)
   dataset-fashion-mnist                        # the data set
 )
 missing=()
