@@ -10,7 +10,7 @@ int nn_dense_forward(const struct nn_layer *l, int li, const struct nn_exec *ex,
                      const float *x, float *y, int b)
 {
     const int out = l->weight.n, in = l->weight.c;
-    int rc = ex->matmul(ex->ctx, li, x, w, y, b, out, in);
+    int rc = ex->matmul(ex->ctx, li, NN_EXEC_ROWS, x, w, y, b, out, in);
     if (rc != CIM_OK)
         return rc;
     const float *bias = l->bias.data;

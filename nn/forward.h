@@ -46,9 +46,9 @@ struct nn_ws {
     float *act[NN_MODEL_LAYERS_MAX + 1];      /* act[0]: input (borrowed); act[i+1]: layer i out */
     float *dact[NN_MODEL_LAYERS_MAX + 1];     /* gradients of act (train only; dact[0] unused) */
     int32_t *argmax[NN_MODEL_LAYERS_MAX];     /* maxpool: flat input index per output (train) */
-    float *cols[NN_MODEL_LAYERS_MAX];         /* conv2d: im2col patches [b*oh*ow, ic*k*k] */
+    float *cols[NN_MODEL_LAYERS_MAX];         /* conv2d: im2col patches [ic*k*k, b*oh*ow] */
     /* conv2d scratch, per layer so that chunks at different layers never share it */
-    float *rows[NN_MODEL_LAYERS_MAX];         /* patch-major outputs/gradients [b*oh*ow, oc] */
+    float *rows[NN_MODEL_LAYERS_MAX];         /* outputs/gradients by channel [oc, b*oh*ow] */
     float *dcols[NN_MODEL_LAYERS_MAX];        /* patch gradients (train, not the first layer) */
     float *dweight[NN_MODEL_LAYERS_MAX];      /* parameter gradients (train) */
     float *dbias[NN_MODEL_LAYERS_MAX];

@@ -20,7 +20,7 @@ int nn_dense_forward(const struct nn_layer *l, int li, const struct nn_exec *ex,
 void nn_dense_backward(const struct nn_layer *l, const float *w, const float *x, const float *dy,
                        float *dx, float *dw, float *db, int b);
 
-/* cols [b*oh*ow, ic*k*k] and rows [b*oh*ow, oc] are scratch; forward leaves the
+/* cols [ic*k*k, b*oh*ow] and rows [oc, b*oh*ow] are scratch; forward leaves the
  * patches in cols for the backward pass. */
 int nn_conv2d_forward(const struct nn_layer *l, int li, const struct nn_exec *ex, const float *w,
                       const float *x, float *y, float *cols, float *rows, int b);
@@ -28,7 +28,8 @@ void nn_conv2d_backward(const struct nn_layer *l, const float *w, const float *c
                         const float *dy, float *dx, float *dw, float *db, float *rows,
                         float *dcols, int b);
 
-/* Patches of x for a conv2d layer, row per output position; zero outside x. */
+/* Patches of x for a conv2d layer as cols [ic*k*k, b*oh*ow], one column per output
+ * position (see conv2d.c); zero outside x. */
 void nn_im2col(const struct nn_layer *l, const float *x, float *cols, int b);
 /* The adjoint of nn_im2col: dx = sum of the patch gradients at each position. */
 void nn_col2im(const struct nn_layer *l, const float *dcols, float *dx, int b);

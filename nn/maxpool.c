@@ -3,12 +3,49 @@
 
 #include "nn/layers.h"
 
+/* The common 2x2 window of stride 2, unrolled; same tie rule as the general loop. */
+static void maxpool_2x2(const float *x, float *y, int32_t *argmax, size_t planes, int ih, int iw,
+                        int oh, int ow)
+{
+    for (size_t pl = 0; pl < planes; pl++) {
+        const float *xp = x + pl * ih * iw;
+        float *yp = y + pl * oh * ow;
+        int32_t *ap = argmax ? argmax + pl * oh * ow : NULL;
+        for (int oy = 0; oy < oh; oy++) {
+            const float *r0 = xp + (2 * oy) * iw, *r1 = r0 + iw;
+            for (int ox = 0; ox < ow; ox++) {
+                int best = 2 * oy * iw + 2 * ox;
+                float v = r0[2 * ox];
+                if (r0[2 * ox + 1] > v) {
+                    v = r0[2 * ox + 1];
+                    best = 2 * oy * iw + 2 * ox + 1;
+                }
+                if (r1[2 * ox] > v) {
+                    v = r1[2 * ox];
+                    best = (2 * oy + 1) * iw + 2 * ox;
+                }
+                if (r1[2 * ox + 1] > v) {
+                    v = r1[2 * ox + 1];
+                    best = (2 * oy + 1) * iw + 2 * ox + 1;
+                }
+                yp[oy * ow + ox] = v;
+                if (ap)
+                    ap[oy * ow + ox] = best;
+            }
+        }
+    }
+}
+
 void nn_maxpool_forward(const struct nn_layer *l, const float *x, float *y, int32_t *argmax,
                         int b)
 {
     const int ih = l->in.h, iw = l->in.w, oh = l->out.h, ow = l->out.w;
     const int k = l->kernel, st = l->stride;
     const size_t planes = (size_t)b * l->in.c;
+    if (k == 2 && st == 2) {
+        maxpool_2x2(x, y, argmax, planes, ih, iw, oh, ow);
+        return;
+    }
     for (size_t pl = 0; pl < planes; pl++) {
         const float *xp = x + pl * ih * iw;
         float *yp = y + pl * oh * ow;

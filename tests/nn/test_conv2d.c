@@ -392,8 +392,9 @@ START_TEST(test_im2col_exact)
                                 float expect = 0.0f;
                                 if (yy >= 0 && yy < cc->ih && xx >= 0 && xx < cc->iw)
                                     expect = x[((s * cc->ic + c) * cc->ih + yy) * cc->iw + xx];
-                                size_t q = ((size_t)(s * hw + i * cc->ow + j)) * kk +
-                                           (size_t)((c * k + ky) * k + kx);
+                                /* row (c, ky, kx), column (s, i, j): [kk, b*hw] */
+                                size_t q = (size_t)((c * k + ky) * k + kx) * (size_t)(b * hw) +
+                                           (size_t)(s * hw + i * cc->ow + j);
                                 ck_assert_msg(cols[q] == expect, "case %zu col %zu", ci, q);
                             }
         free(x);
