@@ -333,7 +333,7 @@ START_TEST(test_shipped_weights)
     static const double floor_acc[] = {0.905, 0.885};
     static struct run r;
     char path[600];
-    snprintf(path, sizeof path, "%s/data/weights/%s-fmnist.h5", getenv("CIM_SRCDIR"), nets[_i]);
+    snprintf(path, sizeof path, "%s/data/weights/%s-fmnist-fp32.h5", getenv("CIM_SRCDIR"), nets[_i]);
     run_cim(&r, (const char *[]){"eval", path, "--json", NULL});
     ck_assert_msg(r.status == 0, "eval %s: %s", path, r.err);
     double acc = json_accuracy(r.out);
