@@ -50,6 +50,25 @@ static void print_text(const char *path, const struct nn_model *m)
     printf("  parameters: %zu (%.1f KiB as float32); multiply-accumulates per image: %zu\n",
            nn_model_param_count(m), (double)nn_model_param_count(m) * 4.0 / 1024.0,
            nn_model_macs(m));
+    const struct nn_quant *q = &m->quant;
+    if (q->n_prec > 0) {
+        printf("quantization: scheme %s, %s weight steps, ranges: weights %s, activations %s\n",
+               quant_scheme_name(q->scheme), q->per_channel ? "per-channel" : "per-tensor",
+               q->wrange[0] ? q->wrange : "unknown", q->arange[0] ? q->arange : "unknown");
+        for (int p = 0; p < q->n_prec; p++)
+            printf("  precision %d: W%dA%d\n", p, q->wbits[p], q->abits[p]);
+        printf("  %-12s %12s %12s %12s\n", "layer", "input step", "weight step", "(low prec.)");
+        for (int i = 0; i < m->n_layers; i++) {
+            const struct nn_layer *l = &m->layers[i];
+            if (l->wscale[0].data == NULL)
+                continue;
+            char name[32];
+            snprintf(name, sizeof name, "%03d_%s", i, nn_layer_type_name(l->type));
+            printf("  %-12s %12.6g %12.6g %12.6g%s\n", name, (double)l->ascale,
+                   (double)l->wscale[0].data[0], q->n_prec > 1 ? (double)l->wscale[1].data[0] : 0.0,
+                   q->per_channel ? "  (channel 0)" : "");
+        }
+    }
     const struct nn_train_record *r = &m->record;
     printf("training record:\n");
     printf("  command:   %s\n", r->command[0] ? r->command : "unknown");
@@ -96,6 +115,19 @@ static void print_json(const char *path, const struct nn_model *m)
         "command", r->command, "optimizer", r->optimizer, "created", r->created, "epochs",
         r->epochs, "batch", r->batch, "lr", r->lr, "seed", seed, "test_accuracy",
         r->test_accuracy, "train_loss", r->train_loss, "seconds", r->seconds);
+    const struct nn_quant *q = &m->quant;
+    if (j != NULL && q->n_prec > 0) {
+        json_t *jq = json_pack("{s:s, s:b, s:s, s:s, s:[], s:[]}", "scheme",
+                               quant_scheme_name(q->scheme), "per_channel", q->per_channel,
+                               "weight_range", q->wrange, "activation_range", q->arange,
+                               "weight_bits", "activation_bits");
+        for (int p = 0; p < q->n_prec; p++) {
+            json_array_append_new(json_object_get(jq, "weight_bits"), json_integer(q->wbits[p]));
+            json_array_append_new(json_object_get(jq, "activation_bits"),
+                                  json_integer(q->abits[p]));
+        }
+        json_object_set_new(j, "quant", jq);
+    }
     char *text = j ? json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
     if (text)
         printf("%s\n", text);
