@@ -21,6 +21,7 @@
 #include <hdf5.h>
 
 #include "data/model_file.h"
+#include "nn/quantize.h"
 #include "testutil.h"
 
 /* ---- scratch directory ---------------------------------------------------------- */
@@ -960,12 +961,126 @@ START_TEST(test_save_failure_leaves_nothing)
 }
 END_TEST
 
+/* ---- quantization parameters --------------------------------------------------- */
+
+/* A quantized lenet5 with distinct, non-round steps everywhere. */
+static struct nn_model *quant_model_make(int per_channel, enum quant_scheme scheme)
+{
+    struct nn_model *m = model_make("lenet5", 5);
+    struct nn_quant q = {.n_prec = 2, .scheme = scheme, .wbits = {8, 4}, .abits = {8, 3},
+                         .per_channel = per_channel, .percentile = 99.385};
+    snprintf(q.wrange, sizeof q.wrange, "lsq");
+    snprintf(q.arange, sizeof q.arange, "pact");
+    ck_assert_int_eq(nn_quant_enable(m, &q, NULL), CIM_OK);
+    for (int i = 0; i < m->n_layers; i++) {
+        struct nn_layer *l = &m->layers[i];
+        if (l->wscale[0].data == NULL)
+            continue;
+        l->ascale = 0.02385f * (float)(i + 1);
+        for (int p = 0; p < 2; p++)
+            for (size_t r = 0; r < nn_tensor_size(&l->wscale[p]); r++)
+                l->wscale[p].data[r] = 0.001385f * (float)(r + 1 + 7 * p) / (float)(i + 1);
+    }
+    return m;
+}
+
+START_TEST(test_quant_round_trip)
+{
+    scratch_begin();
+    struct cim_err err = {0};
+    struct nn_model *m = quant_model_make(_i, _i ? QUANT_SCHEME_INDEPENDENT : QUANT_SCHEME_NESTED);
+    const char *path = scratch("q.h5");
+    ck_assert_msg(data_model_save(path, m, &err) == CIM_OK, "%s", err.msg);
+    struct nn_model *m2 = data_model_load(path, &err);
+    ck_assert_msg(m2 != NULL, "%s", err.msg);
+    model_assert_equal(m, m2);
+    const struct nn_quant *a = &m->quant, *b = &m2->quant;
+    ck_assert_int_eq(b->n_prec, 2);
+    ck_assert_int_eq(b->scheme, a->scheme);
+    ck_assert_int_eq(b->per_channel, a->per_channel);
+    ck_assert_int_eq(b->wbits[1], 4);
+    ck_assert_int_eq(b->abits[1], 3);
+    ck_assert_str_eq(b->wrange, "lsq");
+    ck_assert_str_eq(b->arange, "pact");
+    ck_assert(b->percentile == a->percentile);
+    for (int i = 0; i < m->n_layers; i++) {
+        const struct nn_layer *la = &m->layers[i], *lb = &m2->layers[i];
+        if (la->wscale[0].data == NULL) {
+            ck_assert_ptr_null(lb->wscale[0].data);
+            continue;
+        }
+        ck_assert(la->ascale == lb->ascale);
+        for (int p = 0; p < 2; p++)
+            tensor_assert_equal(&la->wscale[p], &lb->wscale[p], i);
+    }
+    nn_model_free(m);
+    nn_model_free(m2);
+    ck_assert_int_eq(open_ids(), 0);
+    scratch_end();
+}
+END_TEST
+
+START_TEST(test_quant_refusals)
+{
+    scratch_begin();
+    struct nn_model *m = quant_model_make(1, QUANT_SCHEME_NESTED);
+    const char *path = scratch("q.h5");
+    ck_assert_int_eq(data_model_save(path, m, NULL), CIM_OK);
+    nn_model_free(m);
+    char copy[700];
+    snprintf(copy, sizeof copy, "%s.bad", path);
+    static const struct {
+        const char *what, *phrase;
+    } cases[] = {
+        {"scheme", "scheme 'rounded' is unknown"},
+        {"bits", "weight_bits"},
+        {"order", "exceeds the first"},
+        {"shape", "weight_scale: expected shape [2, 6]"},
+        {"step", "steps must be positive"},
+        {"input", "input_scale"},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        char cmd[1500];
+        snprintf(cmd, sizeof cmd, "cp '%s' '%s'", path, copy);
+        ck_assert_int_eq(system(cmd), 0);
+        hid_t f = edit_open(copy);
+        const char *w = cases[k].what;
+        if (strcmp(w, "scheme") == 0) {
+            attr_set_str(f, "/quant", "scheme", "rounded");
+        } else if (strcmp(w, "bits") == 0 || strcmp(w, "order") == 0) {
+            int v[2] = {strcmp(w, "bits") == 0 ? 64 : 4, 8};
+            hsize_t two = 2;
+            attr_delete(f, "/quant", "weight_bits");
+            hid_t sp = H5Screate_simple(1, &two, NULL);
+            hid_t a = H5Acreate_by_name(f, "/quant", "weight_bits", H5T_STD_I32LE, sp,
+                                        H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+            H5Awrite(a, H5T_NATIVE_INT, v);
+            H5Aclose(a);
+            H5Sclose(sp);
+        } else if (strcmp(w, "shape") == 0) {
+            hsize_t dims[2] = {2, 5};
+            dset_replace(f, "/layers/000_conv2d/weight_scale", H5T_IEEE_F32LE, 2, dims);
+        } else if (strcmp(w, "step") == 0) {
+            hsize_t dims[2] = {2, 6};
+            dset_replace(f, "/layers/000_conv2d/weight_scale", H5T_IEEE_F32LE, 2, dims);
+        } else {
+            attr_delete(f, "/layers/002_conv2d", "input_scale");
+        }
+        edit_close(f);
+        load_fails(copy, CIM_EFORMAT, cases[k].phrase);
+    }
+    scratch_end();
+}
+END_TEST
+
 static Suite *data_suite(void)
 {
     Suite *s = suite_create("data");
     TCase *tc = tcase_create("model_file");
     tcase_add_test(tc, test_round_trip_lenet5);
     tcase_add_test(tc, test_round_trip_mlp);
+    tcase_add_loop_test(tc, test_quant_round_trip, 0, 2);
+    tcase_add_test(tc, test_quant_refusals);
     tcase_add_test(tc, test_custom_model);
     tcase_add_test(tc, test_checkpoint_round_trip);
     tcase_add_test(tc, test_checkpoint_empty_state);
