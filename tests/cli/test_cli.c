@@ -248,6 +248,50 @@ START_TEST(test_train_eval_info)
 }
 END_TEST
 
+/* A small QAT run: eval reports FP32 and both precisions from the same file,
+ * --bits adds one, and the quantization options refuse bad values. */
+START_TEST(test_qat_eval)
+{
+    static struct run r;
+    const char *out = tmp("qat.h5");
+    run_cim(&r, (const char *[]){"train", "--model", "mlp", "--epochs", "2", "--limit", "3000",
+                                 "--qat", "8,4", "--range", "mse", "--out", out, NULL});
+    ck_assert_msg(r.status == 0, "train --qat: %s", r.err);
+    run_cim(&r, (const char *[]){"eval", out, "--json", "--bits", "6,5", NULL});
+    ck_assert_msg(r.status == 0, "eval: %s", r.err);
+    json_error_t e;
+    json_t *j = json_loads(r.out, 0, &e);
+    ck_assert_ptr_nonnull(j);
+    json_t *res = json_object_get(j, "results");
+    ck_assert_int_eq(json_array_size(res), 3);
+    static const char *const labels[] = {"FP32", "W8A8", "W6A5"};
+    double acc[3];
+    for (int k = 0; k < 3; k++) {
+        json_t *row = json_array_get(res, (size_t)k);
+        ck_assert_str_eq(json_string_value(json_object_get(row, "precision")), labels[k]);
+        acc[k] = json_real_value(json_object_get(row, "accuracy"));
+    }
+    /* 8-bit QAT of a 3,000-image run stays within 2 points of its FP32 weights */
+    ck_assert_msg(acc[1] > acc[0] - 0.02, "FP32 %.4f, W8A8 %.4f", acc[0], acc[1]);
+    ck_assert_msg(acc[0] > 0.6, "FP32 %.4f", acc[0]);
+    json_decref(j);
+    run_cim(&r, (const char *[]){"eval", out, NULL});
+    ck_assert_ptr_nonnull(strstr(r.out, "W4A4"));
+    expect_error((const char *[]){"eval", out, "--ptq", "max", NULL}, 1, "already quantized");
+    expect_error((const char *[]){"eval", out, "--bits", "9,8", NULL}, 1, "--bits 9,8");
+    expect_error((const char *[]){"eval", out, "--bits", "8", NULL}, 2, "--bits");
+    expect_error((const char *[]){"eval", out, "--ptq", "median", NULL}, 2, "--ptq");
+    expect_error((const char *[]){"train", "--qat", "8,4,2", "--out", tmp("x.h5"), NULL}, 2,
+                 "--qat");
+    expect_error((const char *[]){"train", "--qat", "8,4", "--abits", "8", "--out", tmp("x.h5"),
+                                  NULL}, 2, "--abits");
+    expect_error((const char *[]){"train", "--qat", "4,8", "--out", tmp("x.h5"), NULL}, 1,
+                 "must not exceed");
+    expect_error((const char *[]){"train", "--qat", "8,4", "--range", "percentile:101", "--out",
+                                  tmp("x.h5"), NULL}, 2, "--range");
+}
+END_TEST
+
 static int files_equal(const char *a, const char *b)
 {
     struct nn_model *ma = data_model_load(a, NULL), *mb = data_model_load(b, NULL);
@@ -268,18 +312,28 @@ static int files_equal(const char *a, const char *b)
 }
 
 /* Kill a run once its first checkpoint exists, resume it, and compare with an
- * uninterrupted run of the same options: the weights must be bit-identical. */
+ * uninterrupted run of the same options: the weights must be bit-identical. Run
+ * for FP32 training and for QAT with each kind of evolving quantization state
+ * (learned steps and clips with their Adam moments; moving averages). */
+static const char *const resume_cases[][8] = {
+    {"--model", "lenet5", NULL},
+    {"--model", "mlp", "--qat", "8,4", "--range", "lsq", "--per-channel", NULL},
+    {"--model", "lenet5", "--qat", "8,4", "--range", "ema", NULL},
+};
+
 START_TEST(test_resume_after_kill)
 {
     data_init();
     static struct run r;
     const char *full = tmp("full.h5"), *part = tmp("part.h5"), *ckpt = tmp("part.ckpt.h5");
-    const char *common[] = {"train", "--model", "lenet5", "--epochs", "5", "--limit", "2000",
-                            "--batch", "50", "--seed", "5"};
-    const char *args_full[16], *args_part[16];
+    const char *common[] = {"train", "--epochs", "4", "--limit", "2000", "--batch", "50",
+                            "--seed", "5"};
+    const char *args_full[24], *args_part[24];
     int n = 0;
-    for (; n < 11; n++)
+    for (; n < 9; n++)
         args_full[n] = args_part[n] = common[n];
+    for (int k = 0; resume_cases[_i][k] != NULL; k++, n++)
+        args_full[n] = args_part[n] = resume_cases[_i][k];
     args_full[n] = args_part[n] = "--out";
     args_full[n + 1] = full;
     args_part[n + 1] = part;
@@ -293,7 +347,7 @@ START_TEST(test_resume_after_kill)
         int devnull = open("/dev/null", O_WRONLY);
         dup2(devnull, 1);
         dup2(devnull, 2);
-        char *argv[16];
+        char *argv[24];
         argv[0] = getenv("CIM_BIN");
         for (int k = 0; args_part[k]; k++) {
             argv[k + 1] = (char *)args_part[k];
@@ -303,7 +357,7 @@ START_TEST(test_resume_after_kill)
         _exit(127);
     }
     int killed = 0;
-    for (int waited = 0; waited < 60000 && !killed; waited++) {
+    for (int waited = 0; waited < 120000 && !killed; waited++) {
         if (exists(ckpt)) {
             kill(pid, SIGKILL);
             killed = 1;
@@ -321,6 +375,20 @@ START_TEST(test_resume_after_kill)
     ck_assert_msg(r.status == 0, "resume: %s", r.err);
     ck_assert_msg(files_equal(full, part), "resumed run differs from the uninterrupted one");
     ck_assert(!exists(ckpt));
+    if (_i > 0) {
+        /* the quantization steps must match too */
+        struct nn_model *a = data_model_load(full, NULL), *b = data_model_load(part, NULL);
+        ck_assert(a && b && a->quant.n_prec == 2 && b->quant.n_prec == 2);
+        for (int i = 0; i < a->n_layers; i++) {
+            if (a->layers[i].wscale[0].data == NULL)
+                continue;
+            ck_assert(a->layers[i].ascale == b->layers[i].ascale);
+            ck_assert(memcmp(a->layers[i].wscale[0].data, b->layers[i].wscale[0].data,
+                             nn_tensor_size(&a->layers[i].wscale[0]) * sizeof(float)) == 0);
+        }
+        nn_model_free(a);
+        nn_model_free(b);
+    }
 }
 END_TEST
 
@@ -377,7 +445,8 @@ static Suite *cli_suite(void)
     tcase_add_test(tc, test_bad_files);
     tcase_add_test(tc, test_unwritable_output);
     tcase_add_test(tc, test_train_eval_info);
-    tcase_add_test(tc, test_resume_after_kill);
+    tcase_add_loop_test(tc, test_resume_after_kill, 0, 3);
+    tcase_add_test(tc, test_qat_eval);
     tcase_add_test(tc, test_bench_blas);
     tcase_add_loop_test(tc, test_shipped_weights, 0, 2);
     suite_add_tcase(s, tc);
