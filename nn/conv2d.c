@@ -85,8 +85,12 @@ void nn_col2im(const struct nn_layer *l, const float *dcols, float *dx, int b)
                             continue;
                         const float *src = row + (size_t)s * hw + (size_t)oy * ow;
                         float *dst = dxc + (size_t)iy * iw - pad + kx;
-                        for (int ox = lo; ox < hi; ox++)
-                            dst[ox * st] += src[ox];
+                        if (st == 1) /* contiguous: let the compiler vectorize it */
+                            for (int ox = lo; ox < hi; ox++)
+                                dst[ox] += src[ox];
+                        else
+                            for (int ox = lo; ox < hi; ox++)
+                                dst[ox * st] += src[ox];
                     }
                 }
             }
