@@ -241,8 +241,8 @@ void quant_act_fake_nested(const float *x, size_t n, float s_hi, int hi_bits, in
  * version for per-channel scales). The weights' own gradient is the STE mask of
  * quant_weight_fake().
  *
- * The lead trains log s (issue 3: with Adam a raw step size moves by about the
- * learning rate per step); then dL/d log s = s * dL/ds, which the CALLER applies
+ * The trainer learns log s (with Adam a raw step size moves by about the
+ * learning rate per step, as large as an 8-bit step itself); then dL/d log s = s * dL/ds, which the CALLER applies
  * by multiplying the value returned here by s. Sums are in double. n = 0
  * returns 0. s > 0 and finite; bits 2..16 (asserted). */
 double quant_lsq_grad_scale(const float *w, const float *g, size_t n, float s, int bits);

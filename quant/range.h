@@ -8,7 +8,7 @@
  *     unsigned activations: s = c / Qu,  Qu = 2^b - 1
  *
  * quant_scale_from_range() does that division safely. The range families of
- * issue 3 (`--range`):
+ * `cim train --range`:
  *
  *   offline profiling, on the FP weights or on calibration activations:
  *     max         quant_range_maxabs()       no clipping at all

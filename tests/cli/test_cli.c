@@ -397,7 +397,7 @@ END_TEST
 START_TEST(test_shipped_weights)
 {
     static const char *const nets[] = {"lenet5", "mlp"};
-    /* the floors for FP32 on the full test set */
+    /* the floors the README promises for FP32 on the full test set */
     static const double floor_acc[] = {0.905, 0.885};
     static struct run r;
     char path[600];
