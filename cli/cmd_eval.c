@@ -59,7 +59,7 @@ int cli_calibrate(struct nn_model *m, const struct data_set *train,
 int cmd_eval(int argc, char **argv)
 {
     const char *data = NULL, *bits = NULL, *ptq = NULL;
-    int json = 0, limit = 0, batch = 500, threads = 0;
+    int json = 0, limit = 0, batch = 500, threads = 0, per_channel = 0;
     struct cli_opt opts[] = {
         {"--json", CLI_OPT_FLAG, &json, NULL, "print one JSON object instead of text", 0, 0, NULL,
          0},
@@ -69,6 +69,8 @@ int cmd_eval(int argc, char **argv)
         {"--ptq", CLI_OPT_STRING, &ptq, "RANGE",
          "quantize an FP32 file after training (W8A8, W4A4 nested) with ranges by max, "
          "mse or percentile[:P]", 0, 0, NULL, 0},
+        {"--per-channel", CLI_OPT_FLAG, &per_channel, NULL,
+         "with --ptq: one weight step per output channel", 0, 0, NULL, 0},
         {"--data", CLI_OPT_STRING, &data, "DIR",
          "Fashion-MNIST directory (default $CIM_DATA or " DATA_DIR_DEFAULT ")", 0, 0, NULL, 0},
         {"--limit", CLI_OPT_INT, &limit, "N", "evaluate the first N test images only (default "
@@ -97,6 +99,8 @@ int cmd_eval(int argc, char **argv)
         return cli_usage_error("eval", "--bits '%s': weights need at least 2 bits", bits);
     enum quant_range_method method = QUANT_RANGE_MAX;
     double pct = 0;
+    if (per_channel && ptq == NULL)
+        return cli_usage_error("eval", "--per-channel applies to --ptq only");
     if (ptq != NULL && cli_parse_range(ptq, &method, &pct) != 0)
         return cli_usage_error("eval", "--ptq '%s': expected max, mse or percentile[:P] with "
                                "0 < P <= 100", ptq);
@@ -114,7 +118,7 @@ int cmd_eval(int argc, char **argv)
             goto fail;
         }
         struct nn_quant q = {.n_prec = 2, .scheme = QUANT_SCHEME_NESTED, .wbits = {8, 4},
-                             .abits = {8, 4}, .percentile = pct};
+                             .abits = {8, 4}, .per_channel = per_channel, .percentile = pct};
         snprintf(q.wrange, sizeof q.wrange, "%s", quant_range_method_name(method));
         snprintf(q.arange, sizeof q.arange, "%s", quant_range_method_name(method));
         struct data_set train = {0};

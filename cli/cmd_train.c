@@ -35,20 +35,20 @@ struct train_cfg {
     /* quantization-aware training; qat "" for FP32 training */
     const char *qat, *abits, *scheme, *range;
     int per_channel;
-    double qlr, ema;
+    double qlr, ema, distill;
 };
 
 static char *cfg_to_json(const struct train_cfg *c)
 {
     json_t *j = json_pack("{s:s, s:s, s:s, s:i, s:i, s:i, s:i, s:f, s:f, s:f, s:f, s:s, s:f, "
-                          "s:s, s:s, s:s, s:s, s:i, s:f, s:f}",
+                          "s:s, s:s, s:s, s:s, s:i, s:f, s:f, s:f}",
                           "model", c->model, "optimizer", c->optimizer, "schedule", c->schedule,
                           "epochs", c->epochs, "batch", c->batch, "limit", c->limit,
                           "step_epochs", c->step_epochs, "lr", c->lr, "momentum", c->momentum,
                           "weight_decay", c->weight_decay, "step_gamma", c->step_gamma,
                           "command", c->command, "seconds", c->seconds, "qat", c->qat, "abits",
                           c->abits, "scheme", c->scheme, "range", c->range, "per_channel",
-                          c->per_channel, "qlr", c->qlr, "ema", c->ema);
+                          c->per_channel, "qlr", c->qlr, "ema", c->ema, "distill", c->distill);
     if (j == NULL)
         return NULL;
     /* JSON numbers are doubles: a 64-bit seed goes as a decimal string */
@@ -69,7 +69,7 @@ static int cfg_from_json(const char *text, const char *path, struct train_cfg *c
     const char *seed = NULL, *command = NULL;
     if (j == NULL || json_unpack_ex(j, &jerr, 0,
                                     "{s:s, s:s, s:s, s:i, s:i, s:i, s:i, s:F, s:F, s:F, s:F, "
-                                    "s:s, s:s, s:F, s:s, s:s, s:s, s:s, s:i, s:F, s:F}",
+                                    "s:s, s:s, s:F, s:s, s:s, s:s, s:s, s:i, s:F, s:F, s:F}",
                                     "model", &c->model, "optimizer", &c->optimizer, "schedule",
                                     &c->schedule, "epochs", &c->epochs, "batch", &c->batch,
                                     "limit", &c->limit, "step_epochs", &c->step_epochs, "lr",
@@ -78,7 +78,7 @@ static int cfg_from_json(const char *text, const char *path, struct train_cfg *c
                                     &seed, "command", &command, "seconds", &c->seconds, "qat",
                                     &c->qat, "abits", &c->abits, "scheme", &c->scheme, "range",
                                     &c->range, "per_channel", &c->per_channel, "qlr", &c->qlr,
-                                    "ema", &c->ema) != 0) {
+                                    "ema", &c->ema, "distill", &c->distill) != 0) {
         json_decref(j);
         return cim_err_set(err, CIM_EFORMAT, "%s: /checkpoint options: %s", path, jerr.text);
     }
@@ -156,6 +156,7 @@ static int qat_plan_parse(const struct train_cfg *c, struct qat_plan *qp, struct
     o->on = 1;
     o->qlr = c->qlr;
     o->ema_momentum = c->ema;
+    o->distill = c->distill;
     qp->pct = 99.99;
     if (strcmp(c->range, "ema") == 0) {
         o->wmethod = qp->amethod = QUANT_RANGE_MAX;
@@ -327,6 +328,9 @@ int cmd_train(int argc, char **argv)
          "learning rate of learned steps and clips (default 1e-3)", 0, 10, NULL, 0},
         {"--ema", CLI_OPT_DOUBLE, &c.ema, "M", "momentum of moving-average ranges (default 0.9)",
          0, 0.999999, NULL, 0},
+        {"--distill", CLI_OPT_DOUBLE, &c.distill, "W",
+         "QAT: weight of distillation from the high to the low precision (default 0)", 0, 100,
+         NULL, 0},
         {"--init", CLI_OPT_STRING, &init, "FILE.h5",
          "start from the FP32 weights of this model file (fine-tuning)", 0, 0, NULL, 0},
         {"--out", CLI_OPT_STRING, &out, "FILE.h5", "where to write the trained model (required)",
@@ -360,7 +364,7 @@ int cmd_train(int argc, char **argv)
                                             "--schedule", "--step-epochs", "--step-gamma",
                                             "--seed", "--limit", "--qat", "--abits", "--scheme",
                                             "--range", "--per-channel", "--qlr", "--ema",
-                                            "--init"};
+                                            "--distill", "--init"};
         for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
             if (cli_opt_find(opts, nopts, fixed[i])->seen)
                 return cli_usage_error("train", "%s cannot be given with --resume: the run "

@@ -32,6 +32,7 @@ struct nn_trainer {
     float *qv, *qm1, *qm2;
     double *qg;
     double *lsq_grad; /* scratch: one value per output of the widest layer */
+    float *teacher;   /* distillation: the high precision's logits of the batch */
 };
 
 static int train_opts_check(const struct nn_train_opts *o, struct cim_err *err)
@@ -126,12 +127,13 @@ static int qat_alloc(struct nn_trainer *t)
         if (m->layers[i].weight.data != NULL && m->layers[i].weight.n > rows_max)
             rows_max = m->layers[i].weight.n;
     t->lsq_grad = calloc((size_t)rows_max, sizeof *t->lsq_grad);
+    t->teacher = calloc((size_t)t->o.batch * m->num_classes, sizeof *t->teacher);
     t->qv = calloc(nq + 1, sizeof *t->qv);
     t->qm1 = calloc(nq + 1, sizeof *t->qm1);
     t->qm2 = calloc(nq + 1, sizeof *t->qm2);
     t->qg = calloc(nq + 1, sizeof *t->qg);
     if (t->qv == NULL || t->qm1 == NULL || t->qm2 == NULL || t->qg == NULL ||
-        t->lsq_grad == NULL)
+        t->lsq_grad == NULL || t->teacher == NULL)
         return CIM_ENOMEM;
     const int qu = quant_qmax_unsigned(m->quant.abits[0]);
     for (int i = 0; i < m->n_layers; i++) {
@@ -158,6 +160,7 @@ static void qat_free(struct nn_trainer *t)
     free(t->qm2);
     free(t->qg);
     free(t->lsq_grad);
+    free(t->teacher);
 }
 
 /* Add precision p's gradients: weights through their straight-through masks,
@@ -225,6 +228,30 @@ static void qat_update(struct nn_trainer *t, double lr)
     }
 }
 
+/* Distillation from the high precision to the low one (Hinton et al., 2015, at
+ * temperature 1): add w * d/dz of the cross-entropy between softmax(teacher), held
+ * constant, and softmax(z), i.e. w (softmax(z) - softmax(teacher)) / b. */
+static void distill_add(const float *teacher, const float *z, int b, int classes, double w,
+                        float *dz)
+{
+    for (int s = 0; s < b; s++) {
+        const float *zt = teacher + (size_t)s * classes, *zs = z + (size_t)s * classes;
+        double mt = zt[0], ms = zs[0], st = 0.0, ss = 0.0;
+        for (int c = 1; c < classes; c++) {
+            mt = (double)zt[c] > mt ? (double)zt[c] : mt;
+            ms = (double)zs[c] > ms ? (double)zs[c] : ms;
+        }
+        for (int c = 0; c < classes; c++) {
+            st += exp((double)zt[c] - mt);
+            ss += exp((double)zs[c] - ms);
+        }
+        for (int c = 0; c < classes; c++) {
+            double pt = exp((double)zt[c] - mt) / st, ps = exp((double)zs[c] - ms) / ss;
+            dz[(size_t)s * classes + c] += (float)(w * (ps - pt) / b);
+        }
+    }
+}
+
 static int trainer_step_qat(struct nn_trainer *t, const float *x, const uint8_t *y, int b,
                             double *loss)
 {
@@ -245,6 +272,10 @@ static int trainer_step_qat(struct nn_trainer *t, const float *x, const uint8_t 
         if (rc != CIM_OK)
             return rc;
         total += nn_softmax_xent(logits, y, b, m->num_classes, t->dlogits);
+        if (qo->distill > 0.0 && p == 0)
+            memcpy(t->teacher, logits, (size_t)b * m->num_classes * sizeof *t->teacher);
+        if (qo->distill > 0.0 && p > 0)
+            distill_add(t->teacher, logits, b, m->num_classes, qo->distill, t->dlogits);
         if ((rc = nn_backward(m, t->ws, t->dlogits, b)) != CIM_OK)
             return rc;
         qat_accumulate(t, p);

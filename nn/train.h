@@ -56,6 +56,8 @@ struct nn_qat_opts {
     enum nn_qat_acts acts;
     double ema_momentum;              /* NN_QAT_A_EMA: in [0, 1) */
     double qlr;                       /* learned steps and clips: Adam learning rate */
+    double distill;                   /* weight of distillation from the high precision's
+                                         output to the low one's (0: off) */
 };
 
 struct nn_train_opts {
