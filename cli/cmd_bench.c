@@ -21,6 +21,7 @@
 #include "base/rng.h"
 #include "cli/cli.h"
 #include "nn/forward.h"
+#include "nn/quantize.h"
 #include "nn/train.h"
 
 static double bench_sgemm(int n, double seconds)
@@ -61,7 +62,9 @@ static void bench_data(float *x, uint8_t *y, size_t nx, int ny)
     gsl_rng_free(r);
 }
 
-static int bench_train(struct nn_model *m, int batch, double seconds, double *ips)
+/* Training throughput; with `qat`, quantization-aware training at W8A8 + W4A4
+ * (nested, learned per-channel steps and clips, distillation): two passes a step. */
+static int bench_train(struct nn_model *m, int batch, int qat, double seconds, double *ips)
 {
     const int pool = 8 * batch;
     size_t in = nn_shape_size(m->input);
@@ -71,6 +74,14 @@ static int bench_train(struct nn_model *m, int batch, double seconds, double *ip
                               .schedule = NN_LR_CONSTANT,
                               .optim = {.kind = NN_OPTIM_ADAM, .beta1 = 0.9, .beta2 = 0.999,
                                         .eps = 1e-8}, .seed = 1};
+    if (qat) {
+        struct nn_quant q = {.n_prec = 2, .scheme = QUANT_SCHEME_NESTED, .wbits = {8, 4},
+                             .abits = {8, 4}, .per_channel = 1};
+        if (nn_quant_enable(m, &q, NULL) != CIM_OK)
+            return CIM_ENOMEM;
+        o.qat = (struct nn_qat_opts){.on = 1, .lsq = 1, .acts = NN_QAT_A_PACT, .qlr = 1e-3,
+                                     .distill = 1.0};
+    }
     struct nn_trainer *t = x && xb && y && yb ? nn_trainer_alloc(m, &o, NULL) : NULL;
     int *order = malloc((size_t)pool * sizeof *order);
     int rc = CIM_ENOMEM;
@@ -157,7 +168,7 @@ int cmd_bench(int argc, char **argv)
         {"--json", CLI_OPT_FLAG, &json, NULL, "print one JSON object instead of text", 0, 0, NULL,
          0},
         {"--only", CLI_OPT_STRING, &only, "LIST",
-         "comma-separated subset of train-lenet5,train-mlp,infer-lenet5,infer-mlp", 0, 0, NULL,
+         "comma-separated subset of train-, qat- and infer-lenet5 or -mlp", 0, 0, NULL,
          0},
         {"--seconds", CLI_OPT_DOUBLE, &seconds, "S", "time per measurement (default 3)", 0.05,
          3600, NULL, 0},
@@ -175,18 +186,19 @@ int cmd_bench(int argc, char **argv)
     int rc = cli_opts_parse(&u, argc, argv, opts, nopts, pos, 0, &npos);
     if (rc != 0)
         return rc < 0 ? CLI_EXIT_OK : rc;
-    static const char *const known[] = {"train-lenet5", "train-mlp", "infer-lenet5", "infer-mlp"};
+    static const char *const known[] = {"train-lenet5", "train-mlp", "qat-lenet5",
+                                        "qat-mlp",      "infer-lenet5", "infer-mlp"};
     if (only != NULL) {
         for (const char *p = only; *p;) {
             const char *comma = strchr(p, ',');
             size_t len = comma ? (size_t)(comma - p) : strlen(p);
             int ok = 0;
-            for (int i = 0; i < 4; i++)
+            for (int i = 0; i < 6; i++)
                 ok |= strlen(known[i]) == len && strncmp(known[i], p, len) == 0;
             if (!ok)
                 return cli_usage_error("bench", "--only '%.*s': expected names from "
-                                       "train-lenet5,train-mlp,infer-lenet5,infer-mlp", (int)len,
-                                       p);
+                                       "train-lenet5,train-mlp,qat-lenet5,qat-mlp,infer-lenet5,"
+                                       "infer-mlp", (int)len, p);
             p += len + (comma ? 1 : 0);
         }
     }
@@ -209,10 +221,11 @@ int cmd_bench(int argc, char **argv)
     json_t *models = json_object();
     static const char *const archs[] = {"lenet5", "mlp"};
     for (int a = 0; a < 2; a++) {
-        char tn[32], in[32];
+        char tn[32], qn[32], in[32];
         snprintf(tn, sizeof tn, "train-%s", archs[a]);
+        snprintf(qn, sizeof qn, "qat-%s", archs[a]);
         snprintf(in, sizeof in, "infer-%s", archs[a]);
-        if (!wanted(only, tn) && !wanted(only, in))
+        if (!wanted(only, tn) && !wanted(only, qn) && !wanted(only, in))
             continue;
         struct nn_model *m = nn_model_build(archs[a], NULL);
         if (m == NULL || nn_model_init_params(m, 1) != CIM_OK) {
@@ -227,7 +240,7 @@ int cmd_bench(int argc, char **argv)
         double ips;
         if (wanted(only, tn)) {
             cli_progress_draw(&prog, "bench: training %s at batch %d", archs[a], batch);
-            if (bench_train(m, batch, seconds, &ips) == CIM_OK) {
+            if (bench_train(m, batch, 0, seconds, &ips) == CIM_OK) {
                 double bound = gflops * 1e9 / (3.0 * fwd_flops);
                 json_object_set_new(jm, "train_batch", json_integer(batch));
                 json_object_set_new(jm, "train_images_per_s", json_real(ips));
@@ -244,6 +257,11 @@ int cmd_bench(int argc, char **argv)
                 json_object_set_new(jm, "infer_sgemm_bound_images_per_s", json_real(bound));
                 json_object_set_new(jm, "infer_fraction_of_bound", json_real(ips / bound));
             }
+        }
+        if (wanted(only, qn)) {
+            cli_progress_draw(&prog, "bench: QAT (W8A8 + W4A4) %s at batch %d", archs[a], batch);
+            if (bench_train(m, batch, 1, seconds, &ips) == CIM_OK)
+                json_object_set_new(jm, "qat_train_images_per_s", json_real(ips));
         }
         json_object_set_new(models, archs[a], jm);
         nn_model_free(m);
@@ -272,6 +290,9 @@ int cmd_bench(int argc, char **argv)
                        "(%.0f images/s)\n", key, batch, json_real_value(v),
                        100.0 * json_real_value(json_object_get(jm, "train_fraction_of_bound")),
                        json_real_value(json_object_get(jm, "train_sgemm_bound_images_per_s")));
+            if ((v = json_object_get(jm, "qat_train_images_per_s")))
+                printf("%-7s QAT W8A8+W4A4 (batch %d): %9.0f images/s\n", key, batch,
+                       json_real_value(v));
             if ((v = json_object_get(jm, "infer_images_per_s")))
                 printf("%-7s inference (batch 500): %9.0f images/s, %.1f%% of the sgemm bound "
                        "(%.0f images/s)\n", key, json_real_value(v),
