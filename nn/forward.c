@@ -92,6 +92,10 @@ void nn_ws_free(struct nn_ws *ws)
         free(ws->dbias[i]);
         free(ws->dweight_part[i]);
         free(ws->dbias_part[i]);
+        free(ws->actq[i]);
+        free(ws->apass[i]);
+        free(ws->amax_part[i]);
+        free(ws->dalpha_part[i]);
     }
     free(ws);
 }

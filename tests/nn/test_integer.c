@@ -1,14 +1,14 @@
 /*
  * test_integer.c: integer inference (nn/integer.h) against the fake-quant path.
  *
- * The shipped FP32 weights (data/weights/*-fp32.h5) are quantized after training (max
+ * The shipped FP32 weights (data/weights/NET-fmnist-fp32.h5) are quantized after training (max
  * ranges, activations calibrated on 1024 training images) at W8A8 and W4A4,
  * and each precision runs both ways on real Fashion-MNIST test images: the
  * float fake-quant path (nn_quant_apply + nn_forward) and the integer path. The
  * two may differ by one code where a value lies within float error of a
  * rounding boundary (integer.h), so predictions and logits agree within named
  * tolerances; the requantization multiplier is checked on its own against exact
- * arithmetic. The nested property of issue 3: zeroing the low slices of the
+ * arithmetic. The nested property: zeroing the low slices of the
  * 8-bit codes gives exactly the 4-bit weights and the 4-bit accuracy.
  */
 #include <math.h>
@@ -22,7 +22,6 @@
 #include "nn/forward.h"
 #include "nn/integer.h"
 #include "nn/quantize.h"
-#include "quant/round.h"
 #include "testutil.h"
 
 #define N_CAL 1024    /* calibration images, the first of the training set */
@@ -31,17 +30,24 @@
 #define BATCH 500
 
 /* Predictions that may differ between the paths on N_SUBSET images: one image,
- * i.e. 0.05 points, the accuracy tolerance of issue 3 (one image of 2000 is
+ * i.e. 0.05 points, the promised accuracy tolerance (one image of 2000 is
  * already 0.05 points). */
 #define PRED_DIFF_MAX_SUBSET 1
-/* |acc_int - acc_fake| on the full test set: 0.05 points, issue 3. */
+/* |acc_int - acc_fake| on the full test set: 0.05 points, as promised. */
 #define ACC_DIFF_MAX_FULL 0.0005
 /* max |logit_int - logit_fake| relative to max |logit_fake| of the same run.
- * Measured on the configurations below (lenet5 and mlp, nested, nested-round,
- * independent, per tensor and per channel): at most 0.0046 at W8A8 and 0.040 at
- * W4A4 (a 4-bit activation step flipped at a near-tie moves a logit by up to
- * Q_w s_w * 16 s_a). The limits keep a margin of about 2.5x over that. */
-#define LOGIT_REL_TOL_HI 0.012
+ * The paths differ only where a hidden code sits on a near-tie and flips by
+ * one (nn/integer.h); otherwise the logits differ by float rounding alone.
+ * Measured (2000 images, lenet5 nested also 10,000): W8A8 at most 0.0034
+ * (lenet5 nested, full test set: 0.142 of max |logit| 41.7; a few one-code
+ * flips, each moving a logit by up to Q_w s_w s_a = 127 * 0.0071 * 0.068 =
+ * 0.061 at lenet5's last layer), mlp 2.4e-7; W4A4 at most 3.5e-7 in every
+ * configuration (no code differed). One flipped 4-bit code at lenet5's last
+ * layer would move a logit by up to 7 s_w_lo s_a_lo = 0.87, 8% of its max
+ * |logit| 10.5. The limits: about 3x the W8A8 measurement, and at W4A4 room
+ * for one such flip but not for a systematic error (a bias rounded to the
+ * accumulator grid gave 0.26 there). */
+#define LOGIT_REL_TOL_HI 0.01
 #define LOGIT_REL_TOL_LO 0.10
 
 static struct data_set train_set, test_set;
@@ -190,6 +196,7 @@ static void check_paths(const struct nn_model *m, const char *what, int n)
                "first %d: %d differ; max |logit diff| %.3g = %.3g of max |logit| %.3g\n",
                what, label, n, (double)all.correct_fake / n, (double)all.correct_int / n,
                all.pred_diff, ns, sub.pred_diff, all.max_diff, rel, all.max_logit);
+        fflush(stdout);
         ck_assert_msg(sub.pred_diff <= PRED_DIFF_MAX_SUBSET,
                       "%s %s: %d of %d predictions differ (at most %d)", what, label,
                       sub.pred_diff, ns, PRED_DIFF_MAX_SUBSET);
@@ -210,57 +217,85 @@ static void check_paths(const struct nn_model *m, const char *what, int n)
 
 /* ---- requantization ------------------------------------------------------------ */
 
-/* Exact fixed point: the result is round(acc * m0 / 2^shift) half to even; and
- * it is within one step of acc * M rounded, equal to it unless acc * M is
- * within M's representation error (2^-30 relative) of a half-integer. */
+/* The fixed point against exact arithmetic: the code is round(acc M + bias)
+ * half to even, clamped to [0, 255], unless acc M + bias lies within the
+ * representation error of M and the bias (2^-30 relative) of a half-integer,
+ * where it may be either neighbour. */
 START_TEST(test_requant)
 {
     static const double ms[] = {2.385e-3, 0.5, 1.0, 0.013, 1.0 / 255.0, 0.9999999999, 2.385};
-    for (size_t t = 0; t < sizeof ms / sizeof ms[0]; t++) {
-        struct nn_int_requant rq;
-        nn_int_requant_init(&rq, ms[t], 8);
-        ck_assert_int_eq(rq.qmax, 255);
-        ck_assert(rq.m0 >= (INT32_C(1) << 30));
-        ck_assert(fabs(ldexp((double)rq.m0, -rq.shift) / ms[t] - 1.0) <= ldexp(1.0, -31));
-        for (int64_t acc = -3; acc < 300000; acc += 1 + acc / 1000) {
-            double v = (double)acc * ms[t];
-            int32_t a = nn_int_requant_apply(&rq, acc);
-            double want = v <= 0 ? 0 : v >= 255.0 ? 255 : nearbyint(v);
-            double frac = v - floor(v);
-            if (fabs(frac - 0.5) > v * ldexp(1.0, -30) || v > 256.0)
-                ck_assert_msg(a == (int32_t)want, "M %g acc %lld: %d, want %g", ms[t],
-                              (long long)acc, a, want);
-            else
-                ck_assert(a == (int32_t)floor(v) || a == (int32_t)ceil(v));
+    static const double biases[] = {0.0, -3.7, 2.385, 0.5, -1000.25};
+    for (size_t t = 0; t < sizeof ms / sizeof ms[0]; t++)
+        for (size_t u = 0; u < sizeof biases / sizeof biases[0]; u++) {
+            struct nn_int_requant rq;
+            nn_int_requant_init(&rq, ms[t], biases[u], 8);
+            ck_assert_int_eq(rq.qmax, 255);
+            ck_assert(rq.m0 >= (INT32_C(1) << 30));
+            ck_assert(fabs(ldexp((double)rq.m0, -rq.shift) / ms[t] - 1.0) <= ldexp(1.0, -31));
+            for (int64_t acc = -3000; acc < 3000000; acc += 1 + (acc < 0 ? -acc : acc) / 1000) {
+                double v = (double)acc * ms[t] + biases[u];
+                int32_t a = nn_int_requant_apply(&rq, acc);
+                double want = v <= 0 ? 0 : v >= 255.0 ? 255 : nearbyint(v);
+                double err = (fabs((double)acc * ms[t]) + fabs(biases[u])) * ldexp(1.0, -30);
+                if (fabs(v - floor(v) - 0.5) > err || v > 256.0 || v < -1.0)
+                    ck_assert_msg(a == (int32_t)want, "M %g bias %g acc %lld: %d, want %g",
+                                  ms[t], biases[u], (long long)acc, a, want);
+                else
+                    ck_assert(a == (int32_t)floor(v) || a == (int32_t)ceil(v) ||
+                              (v < 0 && a == 0));
+            }
+            ck_assert_int_eq(nn_int_requant_apply(&rq, INT64_MAX), 255);
+            ck_assert_int_eq(nn_int_requant_apply(&rq, INT64_MIN), 0);
         }
-    }
     struct nn_int_requant rq;
     /* exact ties go to even, as nearbyint does: 5 / 2 = 2.5 -> 2, 7 / 2 -> 4 */
-    nn_int_requant_init(&rq, 0.5, 8);
+    nn_int_requant_init(&rq, 0.5, 0.0, 8);
     ck_assert_int_eq(rq.m0, INT32_C(1) << 30);
     ck_assert_int_eq(rq.shift, 31);
     ck_assert_int_eq(nn_int_requant_apply(&rq, 5), 2);
     ck_assert_int_eq(nn_int_requant_apply(&rq, 7), 4);
     ck_assert_int_eq(nn_int_requant_apply(&rq, 509), 254);
     ck_assert_int_eq(nn_int_requant_apply(&rq, 511), 255);
-    ck_assert_int_eq(nn_int_requant_apply(&rq, INT64_MAX), 255);
-    ck_assert_int_eq(nn_int_requant_apply(&rq, INT64_MIN), 0);
-    nn_int_requant_init(&rq, 2.385, 8);
+    /* a bias of 0.25 codes: 2.75 -> 3; -0.5 codes: 2.5 - 0.5 = 2 exactly */
+    nn_int_requant_init(&rq, 0.5, 0.25, 8);
+    ck_assert_int_eq(nn_int_requant_apply(&rq, 5), 3);
+    nn_int_requant_init(&rq, 0.5, -0.5, 8);
+    ck_assert_int_eq(nn_int_requant_apply(&rq, 5), 2);
+    ck_assert_int_eq(nn_int_requant_apply(&rq, 1), 0);
+    nn_int_requant_init(&rq, 2.385, 0.0, 8);
     ck_assert_int_eq(rq.m0, 1280437125);
     ck_assert_int_eq(rq.shift, 29);
     ck_assert_int_eq(nn_int_requant_apply(&rq, 42), 100); /* 100.17 */
     ck_assert_int_eq(nn_int_requant_apply(&rq, 107), 255);
     /* M >= 2^31: every positive accumulator saturates */
-    nn_int_requant_init(&rq, 3e12, 16);
+    nn_int_requant_init(&rq, 3e12, 0.0, 16);
+    ck_assert_int_eq(rq.qmax, 65535);
     ck_assert_int_eq(nn_int_requant_apply(&rq, 1), 65535);
     ck_assert_int_eq(nn_int_requant_apply(&rq, 0), 0);
-    /* tiny M: the shift is capped at 62 - 8 and m0 loses its low bits */
-    nn_int_requant_init(&rq, 2.385e-9, 8);
-    ck_assert_int_le(rq.shift, 54);
+    /* tiny M: the shift is capped at 61 - 8 and m0 loses its low bits */
+    nn_int_requant_init(&rq, 2.385e-9, 0.0, 8);
+    ck_assert_int_le(rq.shift, 53);
     ck_assert_int_eq(nn_int_requant_apply(&rq, INT64_C(1) << 32), 10); /* 10.24 */
     ck_assert_int_eq(nn_int_requant_apply(&rq, INT64_MAX), 255);
-    nn_int_requant_init(&rq, 1e-300, 8);
+    /* M below every shift: m0 = 0 and the output is the bias alone */
+    nn_int_requant_init(&rq, 1e-300, 0.0, 8);
     ck_assert_int_eq(nn_int_requant_apply(&rq, INT64_MAX), 0);
+    nn_int_requant_init(&rq, 1e-300, 3.4, 8);
+    ck_assert_int_eq(rq.m0, 0);
+    ck_assert_int_eq(nn_int_requant_apply(&rq, INT64_MAX), 3);
+    ck_assert_int_eq(nn_int_requant_apply(&rq, INT64_MIN), 3);
+    /* a bias far beyond the output range outweighs any accumulator (2^63 M =
+     * 4.6e18 codes) */
+    nn_int_requant_init(&rq, 0.5, 1e20, 8);
+    ck_assert_int_eq(nn_int_requant_apply(&rq, 0), 255);
+    ck_assert_int_eq(nn_int_requant_apply(&rq, INT64_MIN), 255);
+    nn_int_requant_init(&rq, 0.5, -1e20, 8);
+    ck_assert_int_eq(nn_int_requant_apply(&rq, INT64_C(1) << 40), 0);
+    ck_assert_int_eq(nn_int_requant_apply(&rq, INT64_MAX), 0);
+    /* a large bias that still leaves room: 2^40 / 2 - 2^39 + 7.4 -> 7 */
+    nn_int_requant_init(&rq, 0.5, -549755813880.6, 8);
+    ck_assert_int_eq(nn_int_requant_apply(&rq, INT64_C(1) << 40), 7);
+    ck_assert_int_eq(nn_int_requant_apply(&rq, (INT64_C(1) << 40) + 2), 8);
 }
 END_TEST
 
@@ -281,12 +316,10 @@ static const struct {
     int per_channel;
 } variants[] = {
     {"mlp", QUANT_SCHEME_NESTED, 0},
-    {"lenet5", QUANT_SCHEME_NESTED, 1},
     {"mlp", QUANT_SCHEME_NESTED, 1},
     {"lenet5", QUANT_SCHEME_NESTED_ROUND, 0},
     {"mlp", QUANT_SCHEME_NESTED_ROUND, 1},
-    {"lenet5", QUANT_SCHEME_INDEPENDENT, 0},
-    {"mlp", QUANT_SCHEME_INDEPENDENT, 1},
+    {"lenet5", QUANT_SCHEME_INDEPENDENT, 1},
 };
 #define N_VARIANTS ((int)(sizeof variants / sizeof variants[0]))
 
@@ -366,6 +399,7 @@ START_TEST(test_nested_zeroing)
     const int got = correct(logits, N_TEST);
     printf("lenet5 nested%s: zeroed low slices %.4f, W4A4 %.4f\n", _i ? " per-channel" : "",
            (double)got / N_TEST, (double)want / N_TEST);
+    fflush(stdout);
     ck_assert_int_eq(got, want);
     free(logits);
     nn_qweights_free(qw);
