@@ -5,5 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")"
 scripts/setup.sh build
 for net in lenet5 mlp; do
-  build/cli/cim eval "data/weights/$net-fmnist-fp32.h5"
+  build/cli/cim eval "data/weights/$net-fmnist.h5"
 done
