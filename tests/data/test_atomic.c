@@ -8,58 +8,15 @@
 #include <unistd.h>
 
 #include "data/atomic.h"
+#include "data_testutil.h"
 #include "testutil.h"
 
 /* ---- helpers ------------------------------------------------------------------ */
 
 /* A fresh directory per test, so that listing it shows only what the test made. */
-static char scratch_dir[600];
-
 static void scratch_begin(void)
 {
-    snprintf(scratch_dir, sizeof scratch_dir, "%s/atomic-XXXXXX", test_tmpdir());
-    ck_assert_ptr_nonnull(mkdtemp(scratch_dir));
-}
-
-static const char *scratch(const char *name)
-{
-    static char buf[4][1024];
-    static int k;
-    k = (k + 1) % 4;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", scratch_dir, name);
-    return buf[k];
-}
-
-/* Number of entries in the scratch directory, dot files included. */
-static int scratch_count(void)
-{
-    DIR *d = opendir(scratch_dir);
-    ck_assert_ptr_nonnull(d);
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL)
-        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
-            n++;
-    closedir(d);
-    return n;
-}
-
-static void scratch_end(void)
-{
-    DIR *d = opendir(scratch_dir);
-    if (d == NULL)
-        return;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL)
-        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
-            unlink(scratch(e->d_name));
-    closedir(d);
-    rmdir(scratch_dir);
-    /* test_tmpdir() makes one directory per forked test; remove it when empty.
-     * Without fork it is shared by all tests and must stay. */
-    const char *fork = getenv("CK_FORK");
-    if (fork == NULL || strcmp(fork, "no") != 0)
-        rmdir(test_tmpdir());
+    scratch_open("atomic");
 }
 
 static void write_text(const char *path, const char *text)

@@ -20,6 +20,7 @@
 
 #include "data/dataset.h"
 #include "data/idx.h"
+#include "data_testutil.h"
 #include "testutil.h"
 
 #define N_IMG 37
@@ -29,42 +30,6 @@
 #define N_PIX (N_IMG * IMG_SIZE)
 
 /* ---- helpers ---- */
-
-static void rm_tree(const char *path)
-{
-    struct stat st;
-    if (lstat(path, &st) != 0)
-        return;
-    if (S_ISDIR(st.st_mode)) {
-        DIR *d = opendir(path);
-        if (d != NULL) {
-            struct dirent *e;
-            while ((e = readdir(d)) != NULL) {
-                if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-                    continue;
-                char sub[1024];
-                snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
-                rm_tree(sub);
-            }
-            closedir(d);
-        }
-        rmdir(path);
-    } else {
-        unlink(path);
-    }
-}
-
-/* The scratch directory is made in the runner (unchecked fixture) so that
- * every forked test shares it, and removed when the test case is done. */
-static void tmp_setup(void)
-{
-    (void)test_tmpdir();
-}
-
-static void tmp_teardown(void)
-{
-    rm_tree(test_tmpdir());
-}
 
 /* A fresh subdirectory of the scratch directory, one per test. */
 static const char *tmp_subdir(char *buf, size_t size, const char *name)

@@ -19,6 +19,7 @@
 #include <zlib.h>
 
 #include "data/idx.h"
+#include "data_testutil.h"
 #include "testutil.h"
 
 /* 37 images of 5x7: small, odd, and not a multiple of anything convenient. */
@@ -29,42 +30,6 @@
 #define BUF_MAX (16 + N_PIX + 64)
 
 /* ---- helpers ---- */
-
-static void rm_tree(const char *path)
-{
-    struct stat st;
-    if (lstat(path, &st) != 0)
-        return;
-    if (S_ISDIR(st.st_mode)) {
-        DIR *d = opendir(path);
-        if (d != NULL) {
-            struct dirent *e;
-            while ((e = readdir(d)) != NULL) {
-                if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-                    continue;
-                char sub[1024];
-                snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
-                rm_tree(sub);
-            }
-            closedir(d);
-        }
-        rmdir(path);
-    } else {
-        unlink(path);
-    }
-}
-
-/* The scratch directory is made in the runner (unchecked fixture) so that
- * every forked test shares it, and removed when the test case is done. */
-static void tmp_setup(void)
-{
-    (void)test_tmpdir();
-}
-
-static void tmp_teardown(void)
-{
-    rm_tree(test_tmpdir());
-}
 
 static const char *tmp_path(char *buf, size_t size, const char *name)
 {

@@ -22,59 +22,16 @@
 
 #include "data/model_file.h"
 #include "nn/quantize.h"
+#include "data_testutil.h"
 #include "testutil.h"
 
 /* ---- scratch directory ---------------------------------------------------------- */
 
-/* A fresh directory per test, so that listing it shows only what the test made. */
-static char scratch_dir[600];
-
+/* A fresh directory per test, with HDF5 told not to print its error stack. */
 static void scratch_begin(void)
 {
     data_init();
-    snprintf(scratch_dir, sizeof scratch_dir, "%s/model-XXXXXX", test_tmpdir());
-    ck_assert_ptr_nonnull(mkdtemp(scratch_dir));
-}
-
-static const char *scratch(const char *name)
-{
-    static char buf[4][1024];
-    static int k;
-    k = (k + 1) % 4;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", scratch_dir, name);
-    return buf[k];
-}
-
-/* Entries of the scratch directory, dot files (temporary names) included. */
-static int scratch_count(void)
-{
-    DIR *d = opendir(scratch_dir);
-    ck_assert_ptr_nonnull(d);
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL)
-        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
-            n++;
-    closedir(d);
-    return n;
-}
-
-static void scratch_end(void)
-{
-    DIR *d = opendir(scratch_dir);
-    if (d == NULL)
-        return;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL)
-        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
-            unlink(scratch(e->d_name));
-    closedir(d);
-    rmdir(scratch_dir);
-    /* test_tmpdir() makes one directory per forked test; remove it when empty.
-     * Without fork it is shared by all tests and must stay. */
-    const char *fork = getenv("CK_FORK");
-    if (fork == NULL || strcmp(fork, "no") != 0)
-        rmdir(test_tmpdir());
+    scratch_open("model");
 }
 
 /* Identifiers HDF5 holds open in this process; every call must leave it at 0. */

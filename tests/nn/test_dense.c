@@ -19,6 +19,7 @@
 #include "nn/layers.h"
 #include "nn/loss.h"
 #include "nn/model.h"
+#include "nn_testutil.h"
 #include "testutil.h"
 
 /* A float32 dot product of K terms plus a bias is within (K + 1) u sum|terms| of
@@ -26,48 +27,6 @@
  * Numerical Algorithms", 2002, eq. 3.5), u = FLT_EPSILON / 2; we allow one
  * FLT_EPSILON per term, twice that bound. */
 #define FWD_TOL_PER_TERM ((double)FLT_EPSILON)
-/* Finite-difference step: small enough that no perturbation crosses a ReLU kink
- * (see lattice_fill: pre-activations sit >= 1/64 from zero, a step moves them by
- * at most h * max|x| = h), large enough to swamp float32 noise. */
-#define FD_H 1e-2
-/* The loss is a double sum over float32 logits, each rounded to a few ulps of
- * sums of magnitude <= 10, which leaves ~1e-6 of noise in L and so ~1e-4 in
- * (L+ - L-) / 2h; along one parameter the loss is linear (or, with
- * cross-entropy, smooth with h^2 truncation error ~1e-5). We allow 1e-3 absolute
- * plus 1e-3 of the gradient, while a wrong term is off by 1e-2 or more. */
-#define FD_ATOL 1e-3
-#define FD_RTOL 1e-3
-
-#define SEED 2385u
-
-static gsl_rng *test_rng(uint64_t k)
-{
-    gsl_rng *r = cim_rng_alloc(SEED, cim_rng_stream(CIM_RNG_TEST, k));
-    ck_assert_ptr_nonnull(r);
-    return r;
-}
-
-/* Uniform floats in [lo, hi). */
-static void uniform_fill(gsl_rng *r, float *v, size_t n, double lo, double hi)
-{
-    for (size_t k = 0; k < n; k++)
-        v[k] = (float)(lo + (hi - lo) * gsl_rng_uniform(r));
-}
-
-/* Values on a lattice, so that a ReLU's pre-activation can never come near its
- * kink: inputs are multiples of 1/4 in [-1, 1], weights multiples of 1/8 in
- * [-1/2, 1/2], biases 1/64 plus a multiple of 1/32. Every sum x w is then a
- * multiple of 1/32 (exact in float), every pre-activation an odd multiple of 1/64,
- * at least 1/64 from zero, and a step of FD_H on one weight, bias or input moves
- * it by at most FD_H < 1/64. */
-static void lattice_fill(gsl_rng *r, float *v, size_t n, double step, int half_range,
-                         double offset)
-{
-    for (size_t k = 0; k < n; k++) {
-        int j = (int)gsl_rng_uniform_int(r, (unsigned long)(2 * half_range + 1)) - half_range;
-        v[k] = (float)(offset + step * j);
-    }
-}
 
 /* ---- references in double --------------------------------------------------- */
 
@@ -89,161 +48,6 @@ static void dense_ref(const struct nn_layer *l, const float *w, const float *bia
             mag[s * out + o] = a;
         }
 }
-
-/* ---- finite-difference harness ----------------------------------------------- */
-
-/* A model, a batch and a loss: L = sum r * logits when r is non-NULL (so that
- * dL/dlogits = r), else the mean softmax cross-entropy over labels y. */
-struct fd {
-    struct nn_model *m;
-    struct nn_ws *ws;
-    const float *x;
-    int b;
-    const float *r;
-    const uint8_t *y;
-    unsigned char *pat0, *pat; /* activation pattern: ReLU signs, pooling arg-max */
-    size_t pat_cap, pat_len;   /* allocated for the largest batch; in use */
-};
-
-/* Bytes of the activation pattern at the workspace's largest batch. */
-static size_t pattern_len(const struct fd *f)
-{
-    size_t n = 0;
-    for (int i = 0; i < f->m->n_layers; i++) {
-        const struct nn_layer *l = &f->m->layers[i];
-        size_t out = (size_t)f->b * nn_shape_size(l->out);
-        if (l->act == NN_ACT_RELU)
-            n += out;
-        if (l->type == NN_LAYER_MAXPOOL)
-            n += out * sizeof(int32_t);
-    }
-    return n;
-}
-
-/* Which ReLUs are on and which inputs the pools picked, after a forward pass;
- * returns the number of bytes written. */
-static size_t pattern(const struct fd *f, unsigned char *p)
-{
-    unsigned char *p0 = p;
-    for (int i = 0; i < f->m->n_layers; i++) {
-        const struct nn_layer *l = &f->m->layers[i];
-        size_t out = (size_t)f->b * nn_shape_size(l->out);
-        if (l->act == NN_ACT_RELU)
-            for (size_t k = 0; k < out; k++)
-                *p++ = f->ws->act[i + 1][k] > 0.0f;
-        if (l->type == NN_LAYER_MAXPOOL) {
-            memcpy(p, f->ws->argmax[i], out * sizeof(int32_t));
-            p += out * sizeof(int32_t);
-        }
-    }
-    return (size_t)(p - p0);
-}
-
-static double fd_loss(struct fd *f)
-{
-    const float *logits = NULL;
-    ck_assert_int_eq(nn_forward(f->m, &nn_exec_fp32, f->ws, f->x, f->b, &logits), CIM_OK);
-    const size_t n = (size_t)f->b * (size_t)f->m->num_classes;
-    if (f->r == NULL)
-        return nn_softmax_xent(logits, f->y, f->b, f->m->num_classes, NULL);
-    double loss = 0.0;
-    for (size_t k = 0; k < n; k++)
-        loss += (double)f->r[k] * (double)logits[k];
-    return loss;
-}
-
-static void fd_init(struct fd *f, struct nn_model *m, const float *x, int b, const float *r,
-                    const uint8_t *y)
-{
-    f->m = m;
-    f->x = x;
-    f->b = b;
-    f->r = r;
-    f->y = y;
-    f->ws = nn_ws_alloc(m, b, 1);
-    ck_assert_ptr_nonnull(f->ws);
-    f->pat_cap = pattern_len(f);
-    f->pat0 = calloc(f->pat_cap + 1, 1);
-    f->pat = calloc(f->pat_cap + 1, 1);
-    ck_assert(f->pat0 && f->pat);
-}
-
-static void fd_release(struct fd *f)
-{
-    nn_ws_free(f->ws);
-    free(f->pat0);
-    free(f->pat);
-}
-
-/* Forward and backward at the current parameters; remembers the pattern. */
-static void fd_backward(struct fd *f)
-{
-    const float *logits = NULL;
-    ck_assert_int_eq(nn_forward(f->m, &nn_exec_fp32, f->ws, f->x, f->b, &logits), CIM_OK);
-    const size_t n = (size_t)f->b * (size_t)f->m->num_classes;
-    float *d = malloc(n * sizeof *d);
-    ck_assert_ptr_nonnull(d);
-    if (f->r != NULL)
-        memcpy(d, f->r, n * sizeof *d);
-    else
-        nn_softmax_xent(logits, f->y, f->b, f->m->num_classes, d);
-    ck_assert_int_eq(nn_backward(f->m, f->ws, d, f->b), CIM_OK);
-    free(d);
-    f->pat_len = pattern(f, f->pat0);
-}
-
-/* Compare grad[k] with (L(v + h) - L(v - h)) / 2h for each entry v of p[0 .. n);
- * the denominator is the difference of the two float values actually used.
- * Returns the largest error seen. */
-static double fd_check(struct fd *f, float *p, const float *grad, size_t n, const char *what)
-{
-    double worst = 0.0;
-    for (size_t k = 0; k < n; k++) {
-        const float v = p[k];
-        const float vp = (float)((double)v + FD_H), vm = (float)((double)v - FD_H);
-        p[k] = vp;
-        double lp = fd_loss(f);
-        ck_assert_uint_eq(pattern(f, f->pat), f->pat_len);
-        ck_assert_msg(memcmp(f->pat, f->pat0, f->pat_len) == 0, "%s[%zu] + h crosses a kink",
-                      what, k);
-        p[k] = vm;
-        double lm = fd_loss(f);
-        ck_assert_uint_eq(pattern(f, f->pat), f->pat_len);
-        ck_assert_msg(memcmp(f->pat, f->pat0, f->pat_len) == 0, "%s[%zu] - h crosses a kink",
-                      what, k);
-        p[k] = v;
-        const double fd = (lp - lm) / ((double)vp - (double)vm);
-        const double g = (double)grad[k], e = fabs(g - fd);
-        ck_assert_msg(e <= FD_ATOL + FD_RTOL * fabs(fd),
-                      "%s[%zu]: analytic %.9g, finite difference %.9g", what, k, g, fd);
-        worst = fmax(worst, e);
-    }
-    return worst;
-}
-
-/* Check the weight and bias gradients of every layer with parameters. */
-static void fd_check_params(struct fd *f)
-{
-    fd_backward(f);
-    for (int i = 0; i < f->m->n_layers; i++) {
-        struct nn_layer *l = &f->m->layers[i];
-        if (l->weight.data == NULL)
-            continue;
-        size_t nw = nn_tensor_size(&l->weight), nb = nn_tensor_size(&l->bias);
-        float *gw = malloc(nw * sizeof *gw), *gb = malloc(nb * sizeof *gb);
-        ck_assert(gw && gb);
-        memcpy(gw, f->ws->dweight[i], nw * sizeof *gw);
-        memcpy(gb, f->ws->dbias[i], nb * sizeof *gb);
-        char what[64];
-        snprintf(what, sizeof what, "layer %d %s weight", i, nn_layer_type_name(l->type));
-        fd_check(f, l->weight.data, gw, nw, what);
-        snprintf(what, sizeof what, "layer %d %s bias", i, nn_layer_type_name(l->type));
-        fd_check(f, l->bias.data, gb, nb, what);
-        free(gw);
-        free(gb);
-    }
-}
-
 
 /* ---- forward -------------------------------------------------------------------- */
 
