@@ -51,8 +51,9 @@ void nn_im2col(const struct nn_layer *l, const float *x, float *cols, int b)
                         const float *src = xc + (size_t)iy * iw - pad + kx;
                         for (int ox = 0; ox < lo; ox++)
                             dst[ox] = 0.0f;
-                        if (st == 1)
-                            memcpy(dst + lo, src + lo, (size_t)(hi - lo) * sizeof *dst);
+                        if (st == 1) /* rows are short (ow values): a loop beats a call */
+                            for (int ox = lo; ox < hi; ox++)
+                                dst[ox] = src[ox];
                         else
                             for (int ox = lo; ox < hi; ox++)
                                 dst[ox] = src[ox * st];
