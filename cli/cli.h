@@ -64,6 +64,11 @@ void cli_opts_help(FILE *f, const struct cli_usage *u, const struct cli_opt *opt
 /* The option named `name` in the table (for ->seen); NULL if absent. */
 const struct cli_opt *cli_opt_find(const struct cli_opt *opts, int n, const char *name);
 
+/* Print a JSON value (may be NULL: prints nothing) to stdout, indented, keys in
+ * insertion order, and a newline; the value stays the caller's. */
+struct json_t;
+void cli_print_json(const struct json_t *j);
+
 /* ---- messages and progress ---------------------------------------------------- */
 
 /* Print "cim: msg" to stderr for a failed library call and return CLI_EXIT_FAIL. */

@@ -272,10 +272,7 @@ int cmd_bench(int argc, char **argv)
                           "config", openblas_get_config(), "threads", nn_threads_get(),
                           "sgemm", "n", 1024, "gflops", gflops, "models", models);
     if (json) {
-        char *text = j ? json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
-        if (text)
-            printf("%s\n", text);
-        free(text);
+        cli_print_json(j);
     } else {
         printf("BLAS: %s (%s); %d threads\n", blas_lib, openblas_get_config(),
                nn_threads_get());

@@ -175,10 +175,7 @@ int cmd_eval(int argc, char **argv)
                               m->arch, "split", "test", "images", n, "results", rows);
         if (m->quant.n_prec > 0)
             json_object_set_new(j, "scheme", json_string(quant_scheme_name(m->quant.scheme)));
-        char *text = j ? json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
-        if (text)
-            printf("%s\n", text);
-        free(text);
+        cli_print_json(j);
         json_decref(j);
     } else {
         json_decref(rows);

@@ -128,10 +128,7 @@ static void print_json(const char *path, const struct nn_model *m)
         }
         json_object_set_new(j, "quant", jq);
     }
-    char *text = j ? json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
-    if (text)
-        printf("%s\n", text);
-    free(text);
+    cli_print_json(j);
     json_decref(j);
 }
 

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "cli/cli.h"
 
 const struct cli_opt *cli_opt_find(const struct cli_opt *opts, int n, const char *name)
@@ -164,6 +166,14 @@ void cli_opts_help(FILE *f, const struct cli_usage *u, const struct cli_opt *opt
         fprintf(f, "  %-24s %s\n", left, opts[i].help);
     }
     fprintf(f, "  %-24s %s\n", "--help", "show this help and exit");
+}
+
+void cli_print_json(const struct json_t *j)
+{
+    char *text = j ? json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+    if (text)
+        printf("%s\n", text);
+    free(text);
 }
 
 int cli_parse_ints(const char *s, int *v, int max, int lo, int hi)

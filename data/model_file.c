@@ -844,40 +844,41 @@ static int attr_get_int(struct h5io *io, hid_t obj, const char *opath, const cha
     return rc;
 }
 
-/* An optional float64 attribute (integers are accepted and converted). */
-static int attr_get_f64(struct h5io *io, hid_t obj, const char *opath, const char *name,
-                        double *out)
+/* An optional scalar numeric attribute read as `mtype` into *out: `expect` names
+ * the stored type for messages, `cls` is its HDF5 class and `alt` another class
+ * accepted and converted. */
+static int attr_get_num(struct h5io *io, hid_t obj, const char *opath, const char *name,
+                        const char *expect, H5T_class_t cls, H5T_class_t alt, hid_t mtype,
+                        void *out)
 {
     hid_t a, ft;
-    int rc = attr_find(io, obj, opath, name, "float64", 0, &a);
+    int rc = attr_find(io, obj, opath, name, expect, 0, &a);
     if (rc != CIM_OK || a < 0)
         return rc;
-    rc = attr_check(io, a, opath, name, "float64", H5T_FLOAT, H5T_INTEGER, 1, &ft);
+    rc = attr_check(io, a, opath, name, expect, cls, alt, 1, &ft);
     if (rc == CIM_OK) {
         H5Tclose(ft);
-        if (H5Aread(a, H5T_NATIVE_DOUBLE, out) < 0)
+        if (H5Aread(a, mtype, out) < 0)
             rc = io_fail(io, CIM_EFORMAT, opath, "cannot read attribute '%s'", name);
     }
     H5Aclose(a);
     return rc;
 }
 
+/* An optional float64 attribute (integers are accepted and converted). */
+static int attr_get_f64(struct h5io *io, hid_t obj, const char *opath, const char *name,
+                        double *out)
+{
+    return attr_get_num(io, obj, opath, name, "float64", H5T_FLOAT, H5T_INTEGER,
+                        H5T_NATIVE_DOUBLE, out);
+}
+
 /* An optional uint64 attribute; read unsigned so that seeds >= 2^63 survive. */
 static int attr_get_u64(struct h5io *io, hid_t obj, const char *opath, const char *name,
                         uint64_t *out)
 {
-    hid_t a, ft;
-    int rc = attr_find(io, obj, opath, name, "uint64", 0, &a);
-    if (rc != CIM_OK || a < 0)
-        return rc;
-    rc = attr_check(io, a, opath, name, "uint64", H5T_INTEGER, H5T_INTEGER, 1, &ft);
-    if (rc == CIM_OK) {
-        H5Tclose(ft);
-        if (H5Aread(a, H5T_NATIVE_UINT64, out) < 0)
-            rc = io_fail(io, CIM_EFORMAT, opath, "cannot read attribute '%s'", name);
-    }
-    H5Aclose(a);
-    return rc;
+    return attr_get_num(io, obj, opath, name, "uint64", H5T_INTEGER, H5T_INTEGER,
+                        H5T_NATIVE_UINT64, out);
 }
 
 /* ---- reading: groups and datasets -------------------------------------------- */
