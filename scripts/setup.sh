@@ -12,6 +12,7 @@ packages=(
   zlib1g-dev libjansson-dev                    # gzip'd IDX data; JSON
   check libsubunit-dev                         # tests
   iverilog verilator                           # RTL simulation and lint (rtl tier)
+  yosys opensta qflow-tech-osu018              # synthesis flow (rtl/flow, slow tier)
   dataset-fashion-mnist                        # the data set
 )
 missing=()
