@@ -11,7 +11,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -87,14 +86,6 @@ static int cfg_from_json(const char *text, const char *path, struct train_cfg *c
     snprintf(c->command, sizeof c->command, "%s", command);
     *root = j;
     return CIM_OK;
-}
-
-static void utc_now(char *buf, size_t size)
-{
-    time_t t = time(NULL);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
 static int checkpoint_write(const char *path, const struct nn_model *m,
@@ -458,7 +449,7 @@ int cmd_train(int argc, char **argv)
     struct nn_train_record *r = &m->record;
     snprintf(r->command, sizeof r->command, "%s", c.command);
     snprintf(r->optimizer, sizeof r->optimizer, "%s", c.optimizer);
-    utc_now(r->created, sizeof r->created);
+    r->created[0] = '\0'; /* data_model_save stamps the time of saving */
     r->batch = c.batch;
     r->lr = c.lr;
     r->seed = c.seed;

@@ -83,19 +83,11 @@ void nn_quant_weight_ranges(struct nn_model *m, enum quant_range_method method, 
         for (int p = 0; p < np; p++) {
             const int qmax = quant_qmax_signed(q->wbits[p]);
             float *s = l->wscale[p].data;
-            if (q->per_channel) {
-                quant_range_rows(l->weight.data, rows, cols, method, q->wbits[p], pct, s);
-                for (int r = 0; r < rows; r++)
-                    s[r] = quant_scale_from_range(s[r], qmax);
-            } else {
-                size_t n = (size_t)rows * cols;
-                float c = method == QUANT_RANGE_MSE ? quant_range_mse_weights(l->weight.data, n,
-                                                                              q->wbits[p])
-                          : method == QUANT_RANGE_PERCENTILE
-                              ? quant_range_percentile(l->weight.data, n, pct)
-                              : quant_range_maxabs(l->weight.data, n);
-                s[0] = quant_scale_from_range(c, qmax);
-            }
+            /* per tensor is one row of all the weights */
+            const int nr = q->per_channel ? rows : 1, nc = q->per_channel ? cols : rows * cols;
+            quant_range_rows(l->weight.data, nr, nc, method, q->wbits[p], pct, s);
+            for (int r = 0; r < nr; r++)
+                s[r] = quant_scale_from_range(s[r], qmax);
         }
     }
     nn_quant_nest_steps(m);
