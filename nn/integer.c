@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <omp.h>
+
 #include "nn/forward.h"
 #include "quant/quantizer.h"
 #include "quant/round.h"
@@ -586,4 +588,186 @@ int nn_int_forward(const struct nn_int_model *im, struct nn_int_ws *ws, const fl
                            logits + (size_t)s * im->num_classes);
     }
     return CIM_OK;
+}
+
+/* ---- passes through a backend -------------------------------------------------- */
+
+int nn_int_model_vectors(const struct nn_int_model *im, int layer)
+{
+    if (layer < 0 || layer >= im->n_layers)
+        return 0;
+    const struct int_layer *l = &im->layers[layer];
+    return l->type == NN_LAYER_DENSE ? 1
+           : l->type == NN_LAYER_CONV2D ? l->out.h * l->out.w
+                                        : 0;
+}
+
+void nn_int_model_shape(const struct nn_int_model *im, int layer, int *rows, int *cols)
+{
+    const int in = layer >= 0 && layer < im->n_layers;
+    *rows = in ? im->layers[layer].rows : 0;
+    *cols = in ? im->layers[layer].cols : 0;
+}
+
+int nn_int_model_layers(const struct nn_int_model *im)
+{
+    return im->n_layers;
+}
+
+int nn_int_model_classes(const struct nn_int_model *im)
+{
+    return im->num_classes;
+}
+
+int nn_int_model_abits(const struct nn_int_model *im)
+{
+    return im->abits_hi - im->adrop;
+}
+
+static int exact_matmul(void *ctx, int layer, const uint16_t *a, int64_t *acc, int n, int o,
+                        int k, long first, int per)
+{
+    const struct int_layer *l = &((const struct nn_int_model *)ctx)->layers[layer];
+    (void)first;
+    (void)per;
+    assert(o == l->rows && k == l->cols);
+    for (int v = 0; v < n; v++)
+        for (int j = 0; j < o; j++)
+            acc[(size_t)v * o + j] = accumulate(l, j, a + (size_t)v * k);
+    return CIM_OK;
+}
+
+struct nn_int_exec nn_int_exec_exact(const struct nn_int_model *im)
+{
+    return (struct nn_int_exec){.name = "exact", .matmul = exact_matmul, .ctx = (void *)im};
+}
+
+/* Patches of one sample's codes x [ic, ih, iw] as rows [oh*ow, ic*k*k]: the row
+ * of output position q holds the codes under the kernel, (c, ky, kx) order,
+ * code 0 in the padding. The layout backends take (one vector per row). */
+static void im2row_codes(const struct int_layer *l, const uint16_t *x, uint16_t *rows)
+{
+    const int ic = l->in.c, ih = l->in.h, iw = l->in.w;
+    const int oh = l->out.h, ow = l->out.w, k = l->kernel, st = l->stride, pad = l->pad;
+    for (int oy = 0; oy < oh; oy++)
+        for (int ox = 0; ox < ow; ox++)
+            for (int c = 0; c < ic; c++)
+                for (int ky = 0; ky < k; ky++) {
+                    const int iy = oy * st - pad + ky;
+                    for (int kx = 0; kx < k; kx++) {
+                        const int ix = ox * st - pad + kx;
+                        *rows++ = iy < 0 || iy >= ih || ix < 0 || ix >= iw
+                                      ? 0
+                                      : x[((size_t)c * ih + iy) * iw + ix];
+                    }
+                }
+}
+
+/* Per-thread scratch of a backend pass: the chunk's activations (two buffers of
+ * NN_CHUNK samples), its patches and its accumulators. */
+struct exec_scratch {
+    uint16_t *cur, *nxt, *vec;
+    int64_t *acc;
+};
+
+/* One chunk of n samples (x [n, C, H, W]) layer by layer through backend ex. */
+static int forward_chunk_exec(const struct nn_int_model *im, const struct nn_int_exec *ex,
+                              struct exec_scratch *sc, const float *x, int n, long first,
+                              float *logits)
+{
+    const size_t in = nn_shape_size(im->input), am = im->act_max;
+    const int qu = quant_qmax_unsigned(im->abits_hi), lo = im->abits_hi - im->adrop;
+    uint16_t *cur = sc->cur, *nxt = sc->nxt;
+    for (int s = 0; s < n; s++)
+        for (size_t k = 0; k < in; k++) {
+            uint16_t a = (uint16_t)quant_code_unsigned(x[(size_t)s * in + k] / im->in_scale, qu);
+            cur[(size_t)s * am + k] = im->adrop ? quant_act_nest_code(a, im->abits_hi, lo) : a;
+        }
+    for (int i = 0; i < im->n_layers; i++) {
+        const struct int_layer *l = &im->layers[i];
+        if (l->type == NN_LAYER_MAXPOOL) {
+            for (int s = 0; s < n; s++)
+                maxpool_codes(l, cur + (size_t)s * am, nxt + (size_t)s * am);
+        } else {
+            const int per = nn_int_model_vectors(im, i);
+            const uint16_t *a = cur;
+            if (l->type == NN_LAYER_CONV2D) {
+                for (int s = 0; s < n; s++)
+                    im2row_codes(l, cur + (size_t)s * am, sc->vec + (size_t)s * per * l->cols);
+                a = sc->vec;
+            } else if (am != (size_t)l->cols) {
+                for (int s = 0; s < n; s++)
+                    memmove(sc->vec + (size_t)s * l->cols, cur + (size_t)s * am,
+                            (size_t)l->cols * sizeof *cur);
+                a = sc->vec;
+            }
+            int rc = ex->matmul(ex->ctx, i, a, sc->acc, n * per, l->rows, l->cols, first, per);
+            if (rc != CIM_OK)
+                return rc;
+            for (int s = 0; s < n; s++)
+                for (int q = 0; q < per; q++) {
+                    const int64_t *acc = sc->acc + ((size_t)s * per + q) * l->rows;
+                    for (int o = 0; o < l->rows; o++)
+                        emit(im, l, o, acc[o], nxt + (size_t)s * am, (size_t)o * per + q,
+                             logits + (size_t)s * im->num_classes);
+                }
+        }
+        uint16_t *t = cur;
+        cur = nxt;
+        nxt = t;
+    }
+    return CIM_OK;
+}
+
+int nn_int_forward_exec(const struct nn_int_model *im, const struct nn_int_exec *ex,
+                        const float *x, int b, long first, float *logits)
+{
+    if (b < 1)
+        return CIM_EINVAL;
+    const int chunks = (b + NN_CHUNK - 1) / NN_CHUNK;
+    const int threads = nn_threads_get() < chunks ? nn_threads_get() : chunks;
+    /* the largest patch matrix and accumulator block of one chunk */
+    size_t vec = 0, acc = 0;
+    for (int i = 0; i < im->n_layers; i++) {
+        const size_t per = (size_t)nn_int_model_vectors(im, i);
+        const size_t v = per * im->layers[i].cols, a = per * im->layers[i].rows;
+        vec = v > vec ? v : vec;
+        acc = a > acc ? a : acc;
+    }
+    const size_t n_act = (size_t)NN_CHUNK * im->act_max, n_vec = (size_t)NN_CHUNK * vec;
+    struct exec_scratch *sc = calloc((size_t)threads, sizeof *sc);
+    int rc = sc == NULL ? CIM_ENOMEM : CIM_OK;
+    for (int t = 0; rc == CIM_OK && t < threads; t++) {
+        sc[t].cur = malloc(n_act * sizeof *sc[t].cur);
+        sc[t].nxt = malloc(n_act * sizeof *sc[t].nxt);
+        sc[t].vec = malloc((n_vec > 0 ? n_vec : 1) * sizeof *sc[t].vec);
+        sc[t].acc = malloc((size_t)NN_CHUNK * acc * sizeof *sc[t].acc);
+        if (!sc[t].cur || !sc[t].nxt || !sc[t].vec || !sc[t].acc)
+            rc = CIM_ENOMEM;
+    }
+    const size_t in = nn_shape_size(im->input);
+    if (rc == CIM_OK) {
+#pragma omp parallel num_threads(threads) if (threads > 1)
+        {
+            struct exec_scratch *mine = &sc[omp_get_thread_num()];
+#pragma omp for schedule(static)
+            for (int c = 0; c < chunks; c++) {
+                const int s0 = c * NN_CHUNK, n = b - s0 < NN_CHUNK ? b - s0 : NN_CHUNK;
+                int r = forward_chunk_exec(im, ex, mine, x + (size_t)s0 * in, n, first + s0,
+                                           logits + (size_t)s0 * im->num_classes);
+                if (r != CIM_OK) {
+#pragma omp critical(nn_int_exec_rc)
+                    rc = rc == CIM_OK ? r : rc;
+                }
+            }
+        }
+    }
+    for (int t = 0; sc != NULL && t < threads; t++) {
+        free(sc[t].cur);
+        free(sc[t].nxt);
+        free(sc[t].vec);
+        free(sc[t].acc);
+    }
+    free(sc);
+    return rc;
 }

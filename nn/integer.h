@@ -172,10 +172,65 @@ int nn_int_model_acc64(const struct nn_int_model *im, int layer);
 struct nn_int_ws *nn_int_ws_alloc(const struct nn_int_model *im, int batch_max);
 void nn_int_ws_free(struct nn_int_ws *ws);
 
+/* ---------------------------------------------------------------- backends */
+
+/* An integer execution backend: where the dot products of a dense/conv2d layer
+ * on codes happen. The digital path (nn_int_forward) computes them exactly; an
+ * analog crossbar model (cim/) computes them with its devices, ADCs and
+ * periphery, and the network around them (im2col, requantization, pooling,
+ * logits) stays this file's, written once.
+ *
+ * matmul computes, for n input vectors a [n, k] (codes, row-major; a dense
+ * layer's input, or a conv2d layer's patches, one output position per row,
+ * (c, ky, kx) order, code 0 in the padding) and the layer's codes w [o, k]
+ * (nn_int_model_codes()), acc [n, o] with
+ *     acc[v, j] ~ sum_k w[j, k] a[v, k]
+ * in units of the exact dot product (equal to it for an exact backend). Vector v
+ * belongs to sample first + v / per, per = 1 for dense and the output positions
+ * (h w) for conv2d, so a backend that draws noise can key it by sample and give
+ * every sample the same draws however the batch is cut. Called concurrently
+ * from several threads, each with its own a and acc. Returns CIM_OK or an error
+ * code, which ends the pass. */
+struct nn_int_exec {
+    const char *name;
+    int (*matmul)(void *ctx, int layer, const uint16_t *a, int64_t *acc, int n, int o, int k,
+                  long first, int per);
+    void *ctx;
+};
+
+/* The exact integer backend (the dot products of nn_int_forward); its ctx is the
+ * struct nn_int_model. For tests and as the reference of other backends. */
+struct nn_int_exec nn_int_exec_exact(const struct nn_int_model *im);
+
 /* Integer forward pass of b samples x [b, C, H, W] (floats, pixels in [0, 1]
  * for the shipped models) into logits [b, num_classes] (caller's buffer).
  * Returns CIM_OK, or CIM_EINVAL when b is outside 1..batch_max of ws. */
 int nn_int_forward(const struct nn_int_model *im, struct nn_int_ws *ws, const float *x, int b,
                    float *logits);
+
+/* The same pass with the dot products of backend `ex`: samples first .. first +
+ * b - 1 of a longer sequence (the index only keys the backend's draws), x and
+ * logits as above. Each chunk of NN_CHUNK samples goes through the network
+ * layer by layer, so the backend sees up to NN_CHUNK vectors (dense) or
+ * NN_CHUNK h w patches (conv2d) per call. Allocates its per-thread scratch per
+ * call (CIM_ENOMEM when that fails); CIM_EINVAL for b < 1; else whatever the
+ * backend returned. With nn_int_exec_exact() the logits equal nn_int_forward's
+ * bit for bit. */
+int nn_int_forward_exec(const struct nn_int_model *im, const struct nn_int_exec *ex,
+                        const float *x, int b, long first, float *logits);
+
+/* The number of vectors a layer hands its backend per sample: 1 for dense, the
+ * output positions for conv2d, 0 for maxpool or an index out of range. */
+int nn_int_model_vectors(const struct nn_int_model *im, int layer);
+
+/* Layer `layer`'s weight matrix shape: *rows outputs and *cols fan-in (0 and 0
+ * for maxpool or an index out of range). */
+void nn_int_model_shape(const struct nn_int_model *im, int layer, int *rows, int *cols);
+
+/* The number of layers and the activation bits of the input codes at the
+ * model's precision (what a backend slices into DAC steps). */
+int nn_int_model_layers(const struct nn_int_model *im);
+int nn_int_model_classes(const struct nn_int_model *im);
+int nn_int_model_abits(const struct nn_int_model *im);
 
 #endif

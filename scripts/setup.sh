@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 packages=(
   meson ninja-build pkg-config gcc libc6-dev   # build
   libgsl-dev libopenblas-dev                   # RNG and statistics; BLAS
+  librandom123-dev                             # counter-based RNG (crossbar noise)
   libhdf5-dev hdf5-tools                       # model files; h5dump
   zlib1g-dev libjansson-dev                    # gzip'd IDX data; JSON
   check libsubunit-dev                         # tests

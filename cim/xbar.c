@@ -1,0 +1,868 @@
+/* xbar.c: a quantized network on analog crossbar arrays; see xbar.h. */
+#include "xbar.h"
+
+#include <assert.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cblas.h>
+#include <omp.h>
+
+#include "cim/adc.h"
+#include "cim/device.h"
+#include "cim/noise.h"
+#include "cim/periph.h"
+#include "nn/forward.h"
+#include "quant/quantizer.h"
+
+__extension__ typedef __int128 cim_i128;
+
+#define SLICES_MAX 16      /* weight or input slices of one code */
+#define SLOTS_MAX 256      /* OpenMP thread numbers served */
+#define VEC_BLOCK 64       /* input vectors per current computation */
+#define HIST_BINS 8192     /* calibration histogram bins over [0, full scale] */
+
+/* ---- configuration ------------------------------------------------------------- */
+
+struct cim_xbar_config cim_xbar_config_default(void)
+{
+    return (struct cim_xbar_config){
+        .rows = 128,
+        .cols = 128,
+        .encoding = CIM_ENCODING_DIFFERENTIAL,
+        .cell_bits = 2,
+        .dac_bits = 1,
+        .on_off = 100.0,
+        .adc_bits = 0,
+        .adc_range = CIM_ADC_RANGE_LOSSLESS,
+        .adc_value = 0.0,
+        .periph_bits = 0,
+        .round = QUANT_ROUND_FLOOR,
+        .overflow = QUANT_OVERFLOW_SATURATE,
+        .noise_model = CIM_NOISE_ADDITIVE,
+        .drift_t0 = 20.0,
+        .drift_nu_mean = 0.05,
+        .drift_nu_std = 0.01,
+        .seed = 1,
+    };
+}
+
+int cim_xbar_config_check(const struct cim_xbar_config *c, struct cim_err *err)
+{
+    if (c->rows < 8 || c->rows > 4096 || c->cols < 8 || c->cols > 4096)
+        return cim_err_set(err, CIM_EINVAL, "--array %dx%d: expected ROWSxCOLS, each 8..4096",
+                           c->rows, c->cols);
+    if ((unsigned)c->encoding > CIM_ENCODING_OFFSET)
+        return cim_err_set(err, CIM_EINVAL, "--encoding: expected differential or offset");
+    if (c->cell_bits != 1 && c->cell_bits != 2 && c->cell_bits != 4 && c->cell_bits != 8)
+        return cim_err_set(err, CIM_EINVAL, "--cell-bits %d: expected 1, 2, 4 or 8",
+                           c->cell_bits);
+    if (c->dac_bits < 1 || c->dac_bits > 8)
+        return cim_err_set(err, CIM_EINVAL, "--dac-bits %d: expected 1..8", c->dac_bits);
+    if (!(c->on_off > 1.0))
+        return cim_err_set(err, CIM_EINVAL, "--on-off %g: expected a ratio above 1 (or inf)",
+                           c->on_off);
+    if (c->adc_bits < 0 || c->adc_bits > 24)
+        return cim_err_set(err, CIM_EINVAL, "--adc-bits %d: expected 1..24 (0: lossless)",
+                           c->adc_bits);
+    if ((unsigned)c->adc_range > CIM_ADC_RANGE_FIXED)
+        return cim_err_set(err, CIM_EINVAL,
+                           "--adc-range: expected lossless, max, percentile:P or fixed:V");
+    if (c->adc_range == CIM_ADC_RANGE_PERCENTILE && !(c->adc_value > 0.0 && c->adc_value <= 100.0))
+        return cim_err_set(err, CIM_EINVAL, "--adc-range percentile:%g: expected P in (0, 100]",
+                           c->adc_value);
+    if (c->adc_range == CIM_ADC_RANGE_FIXED && !(c->adc_value > 0.0 && isfinite(c->adc_value)))
+        return cim_err_set(err, CIM_EINVAL,
+                           "--adc-range fixed:%g: expected a positive full scale in level units",
+                           c->adc_value);
+    if (c->periph_bits != 0 && (c->periph_bits < 2 || c->periph_bits > 62))
+        return cim_err_set(err, CIM_EINVAL, "--periph-bits %d: expected 2..62 (0: lossless)",
+                           c->periph_bits);
+    if ((unsigned)c->round >= QUANT_ROUND_COUNT)
+        return cim_err_set(err, CIM_EINVAL, "--round: expected floor, half-up or half-even");
+    if ((unsigned)c->overflow >= QUANT_OVERFLOW_COUNT)
+        return cim_err_set(err, CIM_EINVAL, "--saturate: expected on or off");
+    if ((unsigned)c->noise_model > CIM_NOISE_PROPORTIONAL)
+        return cim_err_set(err, CIM_EINVAL, "--noise-model: expected additive or proportional");
+    if (!(c->prog_noise >= 0.0 && c->prog_noise <= 10.0))
+        return cim_err_set(err, CIM_EINVAL, "--prog-noise %g: expected a sigma in 0..10",
+                           c->prog_noise);
+    if (!(c->read_noise >= 0.0 && c->read_noise <= 10.0))
+        return cim_err_set(err, CIM_EINVAL, "--read-noise %g: expected a sigma in 0..10",
+                           c->read_noise);
+    if (!(c->drift_t0 > 0.0 && isfinite(c->drift_t0)))
+        return cim_err_set(err, CIM_EINVAL, "--drift-t0 %g: expected seconds above 0",
+                           c->drift_t0);
+    if (!(c->drift_t == 0.0 || (c->drift_t >= c->drift_t0 && isfinite(c->drift_t))))
+        return cim_err_set(err, CIM_EINVAL,
+                           "--drift-t %g: expected 0 (no drift) or seconds >= t0 = %g",
+                           c->drift_t, c->drift_t0);
+    if (!(isfinite(c->drift_nu_mean) && c->drift_nu_std >= 0.0 && isfinite(c->drift_nu_std)))
+        return cim_err_set(err, CIM_EINVAL, "--drift-nu %g,%g: expected MEAN,STD with STD >= 0",
+                           c->drift_nu_mean, c->drift_nu_std);
+    if (!(c->saf0 >= 0.0 && c->saf1 >= 0.0 && c->saf0 + c->saf1 <= 1.0))
+        return cim_err_set(err, CIM_EINVAL,
+                           "--saf0 %g --saf1 %g: expected probabilities summing to at most 1",
+                           c->saf0, c->saf1);
+    return CIM_OK;
+}
+
+const char *cim_encoding_name(enum cim_encoding e)
+{
+    return e == CIM_ENCODING_OFFSET ? "offset" : "differential";
+}
+
+int cim_encoding_parse(const char *s, enum cim_encoding *e)
+{
+    if (strcmp(s, "differential") == 0)
+        *e = CIM_ENCODING_DIFFERENTIAL;
+    else if (strcmp(s, "offset") == 0)
+        *e = CIM_ENCODING_OFFSET;
+    else
+        return CIM_EINVAL;
+    return CIM_OK;
+}
+
+const char *cim_adc_range_name(enum cim_adc_range r)
+{
+    static const char *const names[] = {"lossless", "max", "percentile", "fixed"};
+    return (unsigned)r <= CIM_ADC_RANGE_FIXED ? names[r] : "?";
+}
+
+const char *cim_noise_model_name(enum cim_noise_model m)
+{
+    return m == CIM_NOISE_PROPORTIONAL ? "proportional" : "additive";
+}
+
+int cim_noise_model_parse(const char *s, enum cim_noise_model *m)
+{
+    if (strcmp(s, "additive") == 0)
+        *m = CIM_NOISE_ADDITIVE;
+    else if (strcmp(s, "proportional") == 0)
+        *m = CIM_NOISE_PROPORTIONAL;
+    else
+        return CIM_EINVAL;
+    return CIM_OK;
+}
+
+/* g0 = L / (on_off - 1): a level-0 cell's conductance Gmin in level units
+ * (Gmax - Gmin) / L. */
+static double leak_level(int cell_bits, double on_off)
+{
+    const double levels = (double)((1 << cell_bits) - 1);
+    return isinf(on_off) ? 0.0 : levels / (on_off - 1.0);
+}
+
+/* The largest column current of an array (level units). */
+static double full_scale(int rows, int dac_bits, int cell_bits, double on_off)
+{
+    const double x = (double)((1 << dac_bits) - 1), levels = (double)((1 << cell_bits) - 1);
+    return (double)rows * x * (levels + leak_level(cell_bits, on_off));
+}
+
+int cim_xbar_adc_bits_lossless(int rows, int dac_bits, int cell_bits, double on_off)
+{
+    const double fs = full_scale(rows, dac_bits, cell_bits, on_off);
+    int b = 1;
+    while (b < 62 && ldexp(1.0, b) - 1.0 < fs)
+        b++;
+    return b;
+}
+
+/* ---- the programmed network ---------------------------------------------------- */
+
+/* One dense/conv2d layer on its arrays. Physical columns are numbered column
+ * tile by column tile; within a tile, output by output, slice by slice
+ * (differential: positive then negative column), then the tile's reference
+ * columns (offset). */
+struct xlayer {
+    int weight;              /* 0 for maxpool: nothing below is set */
+    int o, k;                /* outputs, fan-in */
+    int slices, skip;        /* weight slices programmed; low slices not read */
+    int per_tile;            /* outputs per array */
+    int row_tiles, col_tiles;
+    int ncol;                /* physical columns */
+    int *colp, *coln;        /* [o slices]: column of the code and of what it minus */
+    uint8_t *col_read;       /* [ncol] 1 when the column's slice is read */
+    int64_t *readm;          /* [ncol] the same as int64 (cim_adc_convert's mask) */
+    int *col_slice;          /* [ncol] its weight slice */
+    float *g;                /* [k, ncol] conductance minus Gmin, level units */
+    float *g2;               /* [k, ncol] conductance^2 (proportional read noise) */
+    const int32_t *w;        /* exact codes of precision p [o, k] (statistics) */
+    int e[SLICES_MAX];       /* ADC step log2 per weight slice */
+    /* the tables of the current mode (xlayer_tables): calibration reads with e = 0 */
+    int ncol_read;           /* columns of read slices */
+    double *scale;           /* [ncol] gain / 2^e of the column's slice */
+    double *fw;              /* [2 S] differential: +-2^((j - skip) cell_bits + e_j), 0
+                                for skipped slices; NULL for offset */
+    int64_t sw[SLICES_MAX];  /* 2^((j - skip) cell_bits + e_j), read slices */
+    double gain;             /* drift compensation gain */
+    int periph_shift, periph_out;
+};
+
+/* Per-thread state: scratch of one call and the statistics and calibration
+ * records of this thread's calls. */
+struct slot {
+    float *x, *cur, *var, *z; /* read rows, currents, variances, normals */
+    int *meta;                /* per read row: vector, input slice, sum x, sum x^2 */
+    int32_t *code;            /* [ncol] codes of one read */
+    int64_t *exact;           /* [o] exact results of one vector */
+    size_t cap_x, cap_cur, cap_z, cap_code, cap_exact, cap_meta;
+    struct slot_stats {
+        uint64_t vectors, reads, skipped, conversions, clipped, outputs;
+        cim_i128 err_sq, ref_sq;
+    } st[NN_MODEL_LAYERS_MAX];
+    uint64_t *hist;           /* [layers][SLICES_MAX][HIST_BINS], calibration */
+    double vmax[NN_MODEL_LAYERS_MAX][SLICES_MAX];
+};
+
+struct cim_xbar {
+    struct cim_xbar_config cfg;
+    struct nn_int_model *im;  /* precision p */
+    int p, reuse, n_layers;
+    int in_slices, adc_lossless, adc_bits;
+    double g0, unit;          /* Gmin in level units; level units per Gmax */
+    double fs;                /* array full scale, level units */
+    int calibrating;
+    struct cim_noise_key key_read, key_calib;
+    struct xlayer layers[NN_MODEL_LAYERS_MAX];
+    struct slot *slots[SLOTS_MAX];
+};
+
+static void xlayer_free(struct xlayer *l)
+{
+    free(l->colp);
+    free(l->coln);
+    free(l->col_read);
+    free(l->readm);
+    free(l->col_slice);
+    free(l->g);
+    free(l->g2);
+    free(l->scale);
+    free(l->fw);
+}
+
+static void slot_free(struct slot *s)
+{
+    if (s == NULL)
+        return;
+    free(s->x);
+    free(s->cur);
+    free(s->var);
+    free(s->z);
+    free(s->meta);
+    free(s->code);
+    free(s->exact);
+    free(s->hist);
+    free(s);
+}
+
+void cim_xbar_free(struct cim_xbar *xb)
+{
+    if (xb == NULL)
+        return;
+    for (int i = 0; i < NN_MODEL_LAYERS_MAX; i++)
+        xlayer_free(&xb->layers[i]);
+    for (int t = 0; t < SLOTS_MAX; t++)
+        slot_free(xb->slots[t]);
+    nn_int_model_free(xb->im);
+    free(xb);
+}
+
+const struct nn_int_model *cim_xbar_int_model(const struct cim_xbar *xb)
+{
+    return xb->im;
+}
+
+int cim_xbar_reuses(const struct cim_xbar *xb)
+{
+    return xb->reuse;
+}
+
+int cim_xbar_cells(const struct cim_xbar *xb, int layer, const float **g, int *k, int *ncol)
+{
+    if (layer < 0 || layer >= xb->n_layers || !xb->layers[layer].weight)
+        return CIM_EINVAL;
+    *g = xb->layers[layer].g;
+    *k = xb->layers[layer].k;
+    *ncol = xb->layers[layer].ncol;
+    return CIM_OK;
+}
+
+/* ---- programming ---------------------------------------------------------------- */
+
+/* Lay out the columns of layer i and program its cells from codes w [o, k] of
+ * wbits bits. */
+static int xlayer_program(struct cim_xbar *xb, int i, const int32_t *w, int wbits, int skip,
+                          struct cim_err *err)
+{
+    const struct cim_xbar_config *c = &xb->cfg;
+    struct xlayer *l = &xb->layers[i];
+    const int diff = c->encoding == CIM_ENCODING_DIFFERENTIAL;
+    const int mbits = diff ? wbits - 1 : wbits; /* bits of what a column holds */
+    const int S = (mbits + c->cell_bits - 1) / c->cell_bits;
+    l->weight = 1;
+    nn_int_model_shape(xb->im, i, &l->o, &l->k);
+    l->slices = S;
+    l->skip = skip;
+    l->per_tile = diff ? c->cols / (2 * S) : (c->cols - S) / S;
+    if (l->per_tile < 1)
+        return cim_err_set(err, CIM_EINVAL,
+                           "--array %dx%d: %d columns cannot hold one output of %d slices%s",
+                           c->rows, c->cols, c->cols, S,
+                           diff ? " (two columns each)" : " and its reference");
+    l->row_tiles = (l->k + c->rows - 1) / c->rows;
+    l->col_tiles = (l->o + l->per_tile - 1) / l->per_tile;
+    l->ncol = diff ? 2 * S * l->o : S * l->o + S * l->col_tiles;
+    const size_t cells = (size_t)l->k * (size_t)l->ncol;
+    l->colp = malloc((size_t)l->o * S * sizeof *l->colp);
+    l->coln = malloc((size_t)l->o * S * sizeof *l->coln);
+    l->col_read = malloc((size_t)l->ncol);
+    l->readm = malloc((size_t)l->ncol * sizeof *l->readm);
+    l->col_slice = malloc((size_t)l->ncol * sizeof *l->col_slice);
+    l->g = malloc(cells * sizeof *l->g);
+    l->scale = malloc((size_t)l->ncol * sizeof *l->scale);
+    if (diff)
+        l->fw = malloc((size_t)2 * S * sizeof *l->fw);
+    const int prop = c->read_noise > 0.0 && c->noise_model == CIM_NOISE_PROPORTIONAL;
+    if (prop)
+        l->g2 = malloc(cells * sizeof *l->g2);
+    if (!l->colp || !l->coln || !l->col_read || !l->readm || !l->col_slice || !l->g || !l->scale ||
+        (diff && !l->fw) || (prop && !l->g2))
+        return cim_err_set(err, CIM_ENOMEM, "out of memory for the crossbar of layer %d", i);
+    /* the column map; sign[] and owner[] say what each column holds */
+    int *owner = malloc((size_t)l->ncol * sizeof *owner); /* output, or -1: reference */
+    int *sign = malloc((size_t)l->ncol * sizeof *sign);
+    if (owner == NULL || sign == NULL) {
+        free(owner);
+        free(sign);
+        return cim_err_set(err, CIM_ENOMEM, "out of memory for the crossbar of layer %d", i);
+    }
+    int col = 0;
+    for (int t = 0; t < l->col_tiles; t++) {
+        const int o0 = t * l->per_tile, o1 = o0 + l->per_tile < l->o ? o0 + l->per_tile : l->o;
+        const int ref = col + (o1 - o0) * S; /* offset: the tile's reference columns */
+        for (int o = o0; o < o1; o++)
+            for (int j = 0; j < S; j++) {
+                l->colp[o * S + j] = col;
+                owner[col] = o;
+                sign[col] = diff ? 1 : 0;
+                l->col_slice[col++] = j;
+                if (diff) {
+                    l->coln[o * S + j] = col;
+                    owner[col] = o;
+                    sign[col] = -1;
+                    l->col_slice[col++] = j;
+                } else {
+                    l->coln[o * S + j] = ref + j;
+                }
+            }
+        if (!diff)
+            for (int j = 0; j < S; j++) {
+                owner[col] = -1;
+                sign[col] = 0;
+                l->col_slice[col++] = j;
+            }
+    }
+    assert(col == l->ncol);
+    for (int cc = 0; cc < l->ncol; cc++) {
+        l->col_read[cc] = l->col_slice[cc] >= skip;
+        l->readm[cc] = l->col_read[cc];
+    }
+    /* the cells, in level units minus Gmin; sums for the drift gain */
+    double sum0 = 0.0, sum1 = 0.0;
+    for (int r = 0; r < l->k; r++)
+        for (int cc = 0; cc < l->ncol; cc++) {
+            const int32_t q = owner[cc] >= 0 ? w[(size_t)owner[cc] * l->k + r] : 0;
+            const int level = cim_device_slice_level(q, wbits, c->cell_bits, l->col_slice[cc],
+                                                     sign[cc]);
+            double g_t0;
+            const double g = cim_device_program(c, (uint32_t)i, (uint32_t)r, (uint32_t)cc, level,
+                                                &g_t0);
+            sum0 += g_t0;
+            sum1 += g;
+            const size_t at = (size_t)r * l->ncol + cc;
+            /* g unit - g0 is exactly the level for an ideal cell (g = gmin + level / L
+             * (1 - gmin)), up to double rounding that float removes */
+            l->g[at] = (float)(g * xb->unit - xb->g0);
+            if (prop)
+                l->g2[at] = (float)(g * xb->unit * g * xb->unit);
+        }
+    free(owner);
+    free(sign);
+    l->gain = c->drift_comp && sum1 > 0.0 ? sum0 / sum1 : 1.0;
+    return CIM_OK;
+}
+
+/* The ADC step of every slice from a range V (level units): the smallest e >= 0
+ * with (2^bits - 1) 2^e >= V. */
+static int adc_step_for(double v, int bits)
+{
+    int e = 0;
+    while (e < 40 && ldexp((double)((INT64_C(1) << bits) - 1), e) < v)
+        e++;
+    return e;
+}
+
+/* The periphery of layer l after its ADC steps are known: the lossless
+ * accumulator width (sign included) and the shift to periph_bits. */
+static void xlayer_periph(struct cim_xbar *xb, struct xlayer *l)
+{
+    const double dmax = ldexp(1.0, xb->adc_bits) - 1.0;
+    double wsum = 0.0, isum = 0.0;
+    for (int j = l->skip; j < l->slices; j++)
+        wsum += ldexp(1.0, (j - l->skip) * xb->cfg.cell_bits + l->e[j]);
+    for (int s = 0; s < xb->in_slices; s++)
+        isum += ldexp(1.0, s * xb->cfg.dac_bits);
+    const double bound = (double)l->row_tiles * dmax * wsum * isum;
+    int bits = 1;
+    while (bits < 62 && ldexp(1.0, bits) - 1.0 < bound)
+        bits++;
+    bits += 1; /* sign */
+    const int pb = xb->cfg.periph_bits;
+    l->periph_out = pb == 0 || pb >= bits ? bits : pb;
+    l->periph_shift = pb == 0 || pb >= bits ? 0 : bits - pb;
+}
+
+/* The conversion and shift-add tables of layer l for the ADC steps in use: its
+ * own (e), or 0 while calibrating. */
+static void xlayer_tables(const struct cim_xbar *xb, struct xlayer *l)
+{
+    const int S = l->slices, cb = xb->cfg.cell_bits;
+    int e[SLICES_MAX];
+    for (int j = 0; j < S; j++)
+        e[j] = xb->calibrating ? 0 : l->e[j];
+    l->ncol_read = 0;
+    for (int c = 0; c < l->ncol; c++) {
+        l->scale[c] = ldexp(l->gain, -e[l->col_slice[c]]);
+        l->ncol_read += l->col_read[c];
+    }
+    for (int j = 0; j < S; j++)
+        l->sw[j] = j < l->skip ? 0 : INT64_C(1) << ((j - l->skip) * cb + e[j]);
+    if (l->fw != NULL)
+        for (int j = 0; j < S; j++) {
+            l->fw[2 * j] = (double)l->sw[j];
+            l->fw[2 * j + 1] = -(double)l->sw[j];
+        }
+}
+
+/* ADC steps for the lossless and fixed ranges (calibrated ones wait for
+ * cim_xbar_calibrate_end()). */
+static void xlayer_adc_static(struct cim_xbar *xb, struct xlayer *l)
+{
+    const struct cim_xbar_config *c = &xb->cfg;
+    for (int j = 0; j < SLICES_MAX; j++) {
+        if (c->adc_range == CIM_ADC_RANGE_FIXED)
+            l->e[j] = adc_step_for(c->adc_value, xb->adc_bits);
+        else /* lossless, and the start of a calibrated range */
+            l->e[j] = xb->adc_lossless > xb->adc_bits ? xb->adc_lossless - xb->adc_bits : 0;
+    }
+    xlayer_periph(xb, l);
+    xlayer_tables(xb, l);
+}
+
+struct cim_xbar *cim_xbar_alloc(const struct nn_model *m, int p, const struct cim_xbar_config *cfg,
+                                struct cim_err *err)
+{
+    if (cim_xbar_config_check(cfg, err) != CIM_OK)
+        return NULL;
+    struct cim_xbar *xb = calloc(1, sizeof *xb);
+    if (xb == NULL) {
+        cim_err_set(err, CIM_ENOMEM, "out of memory for the crossbar");
+        return NULL;
+    }
+    xb->cfg = *cfg;
+    xb->p = p;
+    xb->im = nn_int_model_alloc(m, p, err);
+    if (xb->im == NULL) {
+        cim_xbar_free(xb);
+        return NULL;
+    }
+    const struct nn_quant *q = &m->quant;
+    const int cb = cfg->cell_bits, d = q->wbits[0] - q->wbits[p];
+    xb->reuse = p > 0 && q->scheme == QUANT_SCHEME_NESTED &&
+                cfg->encoding == CIM_ENCODING_DIFFERENTIAL && d % cb == 0;
+    struct nn_int_model *hi = NULL;
+    if (xb->reuse && (hi = nn_int_model_alloc(m, 0, err)) == NULL) {
+        cim_xbar_free(xb);
+        return NULL;
+    }
+    xb->n_layers = nn_int_model_layers(xb->im);
+    xb->in_slices = (nn_int_model_abits(xb->im) + cfg->dac_bits - 1) / cfg->dac_bits;
+    xb->g0 = leak_level(cb, cfg->on_off);
+    xb->unit = (double)((1 << cb) - 1) / (1.0 - (isinf(cfg->on_off) ? 0.0 : 1.0 / cfg->on_off));
+    xb->fs = full_scale(cfg->rows, cfg->dac_bits, cb, cfg->on_off);
+    xb->adc_lossless = cim_xbar_adc_bits_lossless(cfg->rows, cfg->dac_bits, cb, cfg->on_off);
+    xb->adc_bits = cfg->adc_bits == 0 ? xb->adc_lossless : cfg->adc_bits;
+    xb->key_read = cim_noise_key(cfg->seed, CIM_NOISE_READ);
+    xb->key_calib = cim_noise_key(cfg->seed, CIM_NOISE_CALIB);
+    if (xb->in_slices > SLICES_MAX) {
+        cim_err_set(err, CIM_EINVAL, "--dac-bits %d: %d input slices, at most %d", cfg->dac_bits,
+                    xb->in_slices, SLICES_MAX);
+        nn_int_model_free(hi);
+        cim_xbar_free(xb);
+        return NULL;
+    }
+    for (int i = 0; i < xb->n_layers; i++) {
+        if (nn_int_model_vectors(xb->im, i) == 0)
+            continue;
+        const int32_t *w = xb->reuse ? nn_int_model_codes(hi, i) : nn_int_model_codes(xb->im, i);
+        const int wbits = xb->reuse ? q->wbits[0] : q->wbits[p];
+        xb->layers[i].w = nn_int_model_codes(xb->im, i);
+        if (xlayer_program(xb, i, w, wbits, xb->reuse ? d / cb : 0, err) != CIM_OK) {
+            nn_int_model_free(hi);
+            cim_xbar_free(xb);
+            return NULL;
+        }
+        xlayer_adc_static(xb, &xb->layers[i]);
+    }
+    nn_int_model_free(hi);
+    return xb;
+}
+
+/* ---- calibration and statistics ------------------------------------------------ */
+
+void cim_xbar_calibrate_begin(struct cim_xbar *xb)
+{
+    cim_xbar_stats_reset(xb);
+    for (int t = 0; t < SLOTS_MAX; t++)
+        if (xb->slots[t] != NULL && xb->slots[t]->hist != NULL) {
+            memset(xb->slots[t]->hist, 0,
+                   (size_t)NN_MODEL_LAYERS_MAX * SLICES_MAX * HIST_BINS * sizeof(uint64_t));
+            memset(xb->slots[t]->vmax, 0, sizeof xb->slots[t]->vmax);
+        }
+    xb->calibrating = 1;
+    for (int i = 0; i < xb->n_layers; i++)
+        if (xb->layers[i].weight)
+            xlayer_tables(xb, &xb->layers[i]);
+}
+
+int cim_xbar_calibrate_end(struct cim_xbar *xb, struct cim_err *err)
+{
+    xb->calibrating = 0;
+    const struct cim_xbar_config *c = &xb->cfg;
+    const int calibrated = c->adc_range == CIM_ADC_RANGE_MAX ||
+                           c->adc_range == CIM_ADC_RANGE_PERCENTILE;
+    int rc = CIM_OK;
+    for (int i = 0; calibrated && i < xb->n_layers; i++) {
+        struct xlayer *l = &xb->layers[i];
+        if (!l->weight)
+            continue;
+        for (int j = l->skip; j < l->slices; j++) {
+            /* merge the threads' records, in slot order (counts: exact) */
+            double vmax = 0.0;
+            uint64_t total = 0;
+            uint64_t *hist = calloc(HIST_BINS, sizeof *hist);
+            if (hist == NULL)
+                return cim_err_set(err, CIM_ENOMEM, "out of memory for the ADC calibration");
+            for (int t = 0; t < SLOTS_MAX; t++) {
+                const struct slot *s = xb->slots[t];
+                if (s == NULL || s->hist == NULL)
+                    continue;
+                vmax = s->vmax[i][j] > vmax ? s->vmax[i][j] : vmax;
+                const uint64_t *h = s->hist + ((size_t)i * SLICES_MAX + j) * HIST_BINS;
+                for (int b = 0; b < HIST_BINS; b++) {
+                    hist[b] += h[b];
+                    total += h[b];
+                }
+            }
+            if (total == 0) {
+                free(hist);
+                rc = cim_err_set(err, CIM_EINVAL,
+                                 "ADC calibration: layer %d slice %d saw no current; "
+                                 "use more calibration images or a fixed range", i, j);
+                continue;
+            }
+            double v = vmax;
+            if (c->adc_range == CIM_ADC_RANGE_PERCENTILE) {
+                /* the upper edge of the bin holding the P-th percentile */
+                const double want = c->adc_value / 100.0 * (double)total;
+                uint64_t seen = 0;
+                int b = 0;
+                while (b < HIST_BINS - 1 && (double)(seen + hist[b]) < want)
+                    seen += hist[b++];
+                v = (double)(b + 1) / HIST_BINS * xb->fs;
+                v = v > vmax ? vmax : v;
+            }
+            free(hist);
+            l->e[j] = adc_step_for(v, xb->adc_bits);
+        }
+        xlayer_periph(xb, l);
+    }
+    for (int i = 0; i < xb->n_layers; i++)
+        if (xb->layers[i].weight)
+            xlayer_tables(xb, &xb->layers[i]);
+    cim_xbar_stats_reset(xb);
+    return rc;
+}
+
+void cim_xbar_stats_reset(struct cim_xbar *xb)
+{
+    for (int t = 0; t < SLOTS_MAX; t++)
+        if (xb->slots[t] != NULL)
+            memset(xb->slots[t]->st, 0, sizeof xb->slots[t]->st);
+}
+
+int cim_xbar_stats(const struct cim_xbar *xb, int layer, struct cim_xbar_stats *st)
+{
+    if (layer < 0 || layer >= xb->n_layers)
+        return CIM_EINVAL;
+    memset(st, 0, sizeof *st);
+    const struct xlayer *l = &xb->layers[layer];
+    if (!l->weight)
+        return CIM_OK;
+    st->is_weight_layer = 1;
+    st->row_tiles = l->row_tiles;
+    st->col_tiles = l->col_tiles;
+    st->w_slices = l->slices - l->skip;
+    st->in_slices = xb->in_slices;
+    st->adc_bits = xb->adc_bits;
+    for (int j = l->skip; j < l->slices; j++)
+        st->adc_shift[j - l->skip] = l->e[j];
+    st->periph_shift = l->periph_shift;
+    st->drift_gain = l->gain;
+    cim_i128 err_sq = 0, ref_sq = 0;
+    for (int t = 0; t < SLOTS_MAX; t++) {
+        const struct slot *s = xb->slots[t];
+        if (s == NULL)
+            continue;
+        const struct slot_stats *a = &s->st[layer];
+        st->vectors += a->vectors;
+        st->reads += a->reads;
+        st->reads_skipped += a->skipped;
+        st->conversions += a->conversions;
+        st->clipped += a->clipped;
+        st->outputs += a->outputs;
+        err_sq += a->err_sq;
+        ref_sq += a->ref_sq;
+    }
+    st->err_sq = (double)err_sq;
+    st->ref_sq = (double)ref_sq;
+    return CIM_OK;
+}
+
+/* ---- the backend ---------------------------------------------------------------- */
+
+/* Grow *p to hold n elements of size sz; 0 on success. */
+static int reserve(void **p, size_t *cap, size_t n, size_t sz)
+{
+    if (n <= *cap)
+        return 0;
+    void *q = realloc(*p, n * sz);
+    if (q == NULL)
+        return -1;
+    *p = q;
+    *cap = n;
+    return 0;
+}
+
+static struct slot *slot_get(struct cim_xbar *xb)
+{
+    const int t = omp_get_thread_num();
+    if (t >= SLOTS_MAX)
+        return NULL;
+    if (xb->slots[t] == NULL)
+        xb->slots[t] = calloc(1, sizeof(struct slot));
+    struct slot *s = xb->slots[t];
+    if (s != NULL && xb->calibrating && s->hist == NULL)
+        s->hist = calloc((size_t)NN_MODEL_LAYERS_MAX * SLICES_MAX * HIST_BINS, sizeof *s->hist);
+    return s != NULL && (!xb->calibrating || s->hist != NULL) ? s : NULL;
+}
+
+/* The rows of one block of input vectors for row tile [r0, r0 + rn): for each
+ * vector and input slice with a non-zero slice somewhere on the tile, the DAC
+ * steps x_r, with the vector, the slice, sum x and sum x^2 in meta. Returns the
+ * number of rows; *skipped counts the all-zero reads. */
+static int build_reads(const struct cim_xbar *xb, const uint16_t *a, int k, int v0, int nb,
+                       int r0, int rn, float *x, int *meta, uint64_t *skipped)
+{
+    const int dac = xb->cfg.dac_bits, mask = (1 << dac) - 1;
+    int nr = 0;
+    for (int v = v0; v < v0 + nb; v++) {
+        const uint16_t *av = a + (size_t)v * k + r0;
+        for (int s = 0; s < xb->in_slices; s++) {
+            float *row = x + (size_t)nr * rn;
+            int sx = 0, sx2 = 0;
+            for (int r = 0; r < rn; r++) {
+                const int xv = (av[r] >> (s * dac)) & mask;
+                row[r] = (float)xv;
+                sx += xv;
+                sx2 += xv * xv;
+            }
+            if (sx == 0) {
+                (*skipped)++;
+                continue;
+            }
+            meta[4 * nr] = v;
+            meta[4 * nr + 1] = s;
+            meta[4 * nr + 2] = sx;
+            meta[4 * nr + 3] = sx2;
+            nr++;
+        }
+    }
+    return nr;
+}
+
+/* Calibration: every read column's current (gain applied, clipped at 0) into
+ * the histogram and maximum of its layer and slice. */
+static void record_read(const struct cim_xbar *xb, const struct xlayer *l, int layer,
+                        struct slot *sl, const float *cur, const float *var, const float *z,
+                        double leak, double sd_add)
+{
+    for (int c = 0; c < l->ncol; c++) {
+        if (!l->col_read[c])
+            continue;
+        double i_col = (double)cur[c] + leak;
+        if (z != NULL)
+            i_col += (var != NULL ? xb->cfg.read_noise * sqrt((double)var[c]) : sd_add) *
+                     (double)z[c];
+        i_col *= l->gain;
+        const double rec = i_col < 0.0 ? 0.0 : i_col;
+        const int j = l->col_slice[c];
+        sl->vmax[layer][j] = rec > sl->vmax[layer][j] ? rec : sl->vmax[layer][j];
+        int b = (int)(rec / xb->fs * HIST_BINS);
+        b = b >= HIST_BINS ? HIST_BINS - 1 : b;
+        sl->hist[((size_t)layer * SLICES_MAX + j) * HIST_BINS + b]++;
+    }
+}
+
+/* The periphery's shift-add of one read into the outputs' accumulators:
+ * acc[o] += 2^(s dac) sum_j (code(p) - code(n)) 2^((j - skip) cell_bits + e_j).
+ * Differential columns of output o are the 2 S after 2 S o, so the sum is a
+ * dot product with the weights l->fw (0 for skipped slices); each term and the
+ * sum are integers below 2^53, exact in double. */
+static void shift_add(const struct xlayer *l, const int32_t *code, int64_t in_weight,
+                      int64_t *acc)
+{
+    const int S = l->slices;
+    if (l->fw != NULL) {
+        const int w = 2 * S;
+        for (int o = 0; o < l->o; o++) {
+            const int32_t *cd = code + (size_t)o * w;
+            double sum = 0.0;
+            for (int q = 0; q < w; q++)
+                sum += (double)cd[q] * l->fw[q];
+            acc[o] += (int64_t)sum * in_weight;
+        }
+        return;
+    }
+    for (int o = 0; o < l->o; o++) {
+        int64_t sum = 0;
+        for (int j = l->skip; j < S; j++) {
+            const int32_t d = code[l->colp[o * S + j]] - code[l->coln[o * S + j]];
+            sum += (int64_t)d * l->sw[j];
+        }
+        acc[o] += sum * in_weight;
+    }
+}
+
+static int xbar_matmul(void *ctx, int layer, const uint16_t *a, int64_t *acc, int n, int o, int k,
+                       long first, int per)
+{
+    struct cim_xbar *xb = ctx;
+    const struct xlayer *l = &xb->layers[layer];
+    const struct cim_xbar_config *c = &xb->cfg;
+    assert(l->weight && o == l->o && k == l->k);
+    struct slot *sl = slot_get(xb);
+    const int rows_max = VEC_BLOCK * xb->in_slices, R = c->rows;
+    const int rmax = k < R ? k : R, ncol_even = l->ncol + (l->ncol & 1);
+    if (sl == NULL ||
+        reserve((void **)&sl->x, &sl->cap_x, (size_t)rows_max * rmax, sizeof *sl->x) ||
+        reserve((void **)&sl->cur, &sl->cap_cur, (size_t)rows_max * l->ncol, sizeof *sl->cur) ||
+        (l->g2 != NULL &&
+         reserve((void **)&sl->var, &sl->cap_cur, (size_t)rows_max * l->ncol, sizeof *sl->var)) ||
+        reserve((void **)&sl->z, &sl->cap_z, (size_t)ncol_even, sizeof *sl->z) ||
+        reserve((void **)&sl->meta, &sl->cap_meta, (size_t)rows_max * 4, sizeof *sl->meta) ||
+        reserve((void **)&sl->code, &sl->cap_code, (size_t)l->ncol, sizeof *sl->code) ||
+        reserve((void **)&sl->exact, &sl->cap_exact, (size_t)o, sizeof *sl->exact))
+        return CIM_ENOMEM;
+    float *x2 = NULL;
+    if (l->g2 != NULL && c->dac_bits > 1) {
+        /* x^2 rows for the variance product; kept in var's tail would alias: own buffer */
+        x2 = malloc((size_t)rows_max * rmax * sizeof *x2);
+        if (x2 == NULL)
+            return CIM_ENOMEM;
+    }
+    struct slot_stats *st = &sl->st[layer];
+    memset(acc, 0, (size_t)n * o * sizeof *acc);
+    const struct cim_noise_key key = xb->calibrating ? xb->key_calib : xb->key_read;
+    const int read_noise = c->read_noise > 0.0;
+    const int dac = c->dac_bits;
+    const double qmax = ldexp(1.0, xb->calibrating ? xb->adc_lossless : xb->adc_bits) - 1.0;
+    for (int v0 = 0; v0 < n; v0 += VEC_BLOCK) {
+        const int nb = n - v0 < VEC_BLOCK ? n - v0 : VEC_BLOCK;
+        for (int rt = 0; rt < l->row_tiles; rt++) {
+            const int r0 = rt * R, rn = k - r0 < R ? k - r0 : R;
+            st->reads += (uint64_t)nb * xb->in_slices * l->col_tiles;
+            uint64_t skipped = 0;
+            const int nr = build_reads(xb, a, k, v0, nb, r0, rn, sl->x, sl->meta, &skipped);
+            st->skipped += skipped * l->col_tiles;
+            if (nr == 0)
+                continue;
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nr, l->ncol, rn, 1.0f, sl->x,
+                        rn, l->g + (size_t)r0 * l->ncol, l->ncol, 0.0f, sl->cur, l->ncol);
+            if (l->g2 != NULL) {
+                const float *xs = sl->x;
+                if (x2 != NULL) {
+                    for (size_t q = 0; q < (size_t)nr * rn; q++)
+                        x2[q] = sl->x[q] * sl->x[q];
+                    xs = x2;
+                }
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nr, l->ncol, rn, 1.0f, xs,
+                            rn, l->g2 + (size_t)r0 * l->ncol, l->ncol, 0.0f, sl->var, l->ncol);
+            }
+            for (int m = 0; m < nr; m++) {
+                const int v = sl->meta[4 * m], s = sl->meta[4 * m + 1];
+                const long sample = first + (v / per);
+                const int pos = v % per;
+                if (read_noise) {
+                    const uint32_t ctr[3] = {(uint32_t)sample,
+                                             (uint32_t)(layer << 24 | s << 16 | rt),
+                                             (uint32_t)pos};
+                    cim_noise_normal(key, ctr, sl->z, ncol_even);
+                }
+                const double leak = xb->g0 * (double)sl->meta[4 * m + 2];
+                const double sd_add = c->read_noise * xb->unit * sqrt((double)sl->meta[4 * m + 3]);
+                const float *cur = sl->cur + (size_t)m * l->ncol;
+                const float *var = l->g2 != NULL ? sl->var + (size_t)m * l->ncol : NULL;
+                const float *z = read_noise ? sl->z : NULL;
+                if (xb->calibrating)
+                    record_read(xb, l, layer, sl, cur, var, z, leak, sd_add);
+                st->clipped += cim_adc_convert(cur, z, var, leak,
+                                               var != NULL ? c->read_noise : sd_add, l->scale,
+                                               l->readm, qmax, l->ncol, sl->code);
+                st->conversions += (uint64_t)l->ncol_read;
+                shift_add(l, sl->code, INT64_C(1) << (s * dac), acc + (size_t)v * o);
+            }
+        }
+    }
+    free(x2);
+    /* the periphery's output stage, and the error against the exact result */
+    st->vectors += (uint64_t)n;
+    for (int v = 0; v < n; v++) {
+        const uint16_t *av = a + (size_t)v * k;
+        int64_t *yv = acc + (size_t)v * o;
+        for (int oo = 0; oo < o; oo++) {
+            const int32_t *w = l->w + (size_t)oo * k;
+            int64_t ex = 0;
+            for (int r = 0; r < k; r++)
+                ex += (int64_t)w[r] * av[r];
+            if (!xb->calibrating) { /* calibration passes keep the lossless sum */
+                const int64_t y = quant_requantize(yv[oo], l->periph_shift, l->periph_out,
+                                                   c->round, c->overflow);
+                yv[oo] = y * (INT64_C(1) << l->periph_shift);
+            }
+            const int64_t e = yv[oo] - ex;
+            st->err_sq += (cim_i128)e * e;
+            st->ref_sq += (cim_i128)ex * ex;
+        }
+        st->outputs += (uint64_t)o;
+    }
+    return CIM_OK;
+}
+
+struct nn_int_exec cim_xbar_exec(struct cim_xbar *xb)
+{
+    return (struct nn_int_exec){.name = "crossbar", .matmul = xbar_matmul, .ctx = xb};
+}
