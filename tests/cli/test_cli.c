@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -451,6 +452,79 @@ START_TEST(test_bench_blas)
 }
 END_TEST
 
+/* `cim infer`: bad options get one line naming them; a JSON config file feeds
+ * the options and the command line wins; the ideal crossbar gives the exact
+ * integer accuracy, within 0.05 points of `cim eval` (the fake-quant path; see
+ * nn/integer.h); the effective configuration comes back in --json. */
+START_TEST(test_infer)
+{
+    static struct run r;
+    char model[600], fp32[600];
+    snprintf(model, sizeof model, "%s/data/weights/lenet5-fmnist.h5", getenv("CIM_SRCDIR"));
+    snprintf(fp32, sizeof fp32, "%s/data/weights/lenet5-fmnist-fp32.h5", getenv("CIM_SRCDIR"));
+    expect_error((const char *[]){"infer", NULL}, 2, "model file");
+    expect_error((const char *[]){"infer", model, "--cell-bits", "3", NULL}, 2, "--cell-bits 3");
+    expect_error((const char *[]){"infer", model, "--array", "128", NULL}, 2, "--array");
+    expect_error((const char *[]){"infer", model, "--adc-range", "percentile:0", NULL}, 2,
+                 "--adc-range");
+    expect_error((const char *[]){"infer", model, "--adc-range", "median", NULL}, 2,
+                 "--adc-range");
+    expect_error((const char *[]){"infer", model, "--on-off", "0.5", NULL}, 2, "--on-off");
+    expect_error((const char *[]){"infer", model, "--drift-nu", "0.05", NULL}, 2, "--drift-nu");
+    expect_error((const char *[]){"infer", model, "--saf0", "0.7", "--saf1", "0.7", NULL}, 2,
+                 "--saf0");
+    expect_error((const char *[]){"infer", model, "--wbits", "6", NULL}, 2, "--wbits 6");
+    expect_error((const char *[]){"infer", fp32, "--images", "10", NULL}, 1, "FP32");
+    expect_error((const char *[]){"infer", model, "--config", tmp("none.json"), NULL}, 1,
+                 "none.json");
+    const char *bad = tmp("bad.json");
+    FILE *f = fopen(bad, "w");
+    fputs("{\"adc-bits\": 6, \"frobnicate\": 1}\n", f);
+    fclose(f);
+    expect_error((const char *[]){"infer", model, "--config", bad, NULL}, 1, "frobnicate");
+    const char *cfg = tmp("xbar.json");
+    f = fopen(cfg, "w");
+    fputs("{\"adc-bits\": 3, \"array\": \"64x64\", \"drift-comp\": true, \"read-noise\": 0.01}\n",
+          f);
+    fclose(f);
+    run_cim(&r, (const char *[]){"infer", model, "--config", cfg, "--adc-bits", "7", "--images",
+                                 "200", "--json", NULL});
+    ck_assert_msg(r.status == 0, "infer: %s", r.err);
+    json_error_t e;
+    json_t *j = json_loads(r.out, 0, &e);
+    ck_assert_msg(j != NULL, "not JSON: %s", r.out);
+    json_t *c = json_object_get(j, "config");
+    ck_assert_int_eq(json_integer_value(json_object_get(c, "adc-bits")), 7);
+    ck_assert_str_eq(json_string_value(json_object_get(c, "array")), "64x64");
+    ck_assert(json_is_true(json_object_get(c, "drift-comp")));
+    ck_assert(json_real_value(json_object_get(c, "read-noise")) == 0.01);
+    ck_assert_int_eq(json_array_size(json_object_get(j, "layers")), 5);
+    json_decref(j);
+    /* the ideal crossbar: exactly the integer accuracy, per layer no error */
+    run_cim(&r, (const char *[]){"infer", model, "--images", "1000", "--json", NULL});
+    ck_assert_msg(r.status == 0, "infer: %s", r.err);
+    j = json_loads(r.out, 0, &e);
+    ck_assert_ptr_nonnull(j);
+    const double acc = json_real_value(json_object_get(j, "accuracy"));
+    ck_assert(acc == json_real_value(json_object_get(j, "accuracy_integer")));
+    json_t *layers = json_object_get(j, "layers");
+    for (size_t i = 0; i < json_array_size(layers); i++) {
+        json_t *l = json_array_get(layers, i);
+        ck_assert(json_real_value(json_object_get(l, "rms_error")) == 0.0);
+        ck_assert(json_real_value(json_object_get(l, "clipped")) == 0.0);
+    }
+    json_decref(j);
+    run_cim(&r, (const char *[]){"eval", model, "--limit", "1000", "--json", NULL});
+    ck_assert_msg(r.status == 0, "eval: %s", r.err);
+    j = json_loads(r.out, 0, &e);
+    ck_assert_ptr_nonnull(j);
+    const double a8 = json_real_value(
+        json_object_get(json_array_get(json_object_get(j, "results"), 1), "accuracy"));
+    ck_assert_msg(fabs(acc - a8) <= 0.0005 + 1e-12, "infer %.4f, eval W8A8 %.4f", acc, a8);
+    json_decref(j);
+}
+END_TEST
+
 static Suite *cli_suite(void)
 {
     Suite *s = suite_create("cli");
@@ -464,6 +538,7 @@ static Suite *cli_suite(void)
     tcase_add_loop_test(tc, test_resume_after_kill, 0, 3);
     tcase_add_test(tc, test_qat_eval);
     tcase_add_test(tc, test_bench_blas);
+    tcase_add_test(tc, test_infer);
     tcase_add_loop_test(tc, test_shipped_weights, 0, 4);
     suite_add_tcase(s, tc);
     return s;
