@@ -5,7 +5,7 @@
 #include <stddef.h>
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define CIM_ADC_CLONES __attribute__((target_clones("default", "avx2", "avx512f")))
+#define CIM_ADC_CLONES __attribute__((target_clones("default", "arch=x86-64-v3", "arch=x86-64-v4")))
 #else
 #define CIM_ADC_CLONES
 #endif

@@ -11,7 +11,7 @@
 #include "base/rng.h"
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define CIM_NOISE_CLONES __attribute__((target_clones("default", "avx2", "avx512f")))
+#define CIM_NOISE_CLONES __attribute__((target_clones("default", "arch=x86-64-v3", "arch=x86-64-v4")))
 #else
 #define CIM_NOISE_CLONES
 #endif
@@ -36,7 +36,7 @@ void cim_noise_uniform4(struct cim_noise_key key, const uint32_t ctr[4], double 
  * radius, word m + i its angle; z gets the m cosines, then the m sines. Each
  * loop holds one vector math function so that it vectorizes (a loop with sinf
  * and cosf of one angle becomes scalar sincosf). Cloned for AVX-512 and AVX2,
- * picked at load time. */
+ * picked at load time (x86-64-v3: AVX2 + FMA; v4: AVX-512). */
 CIM_NOISE_CLONES
 void cim_noise_normal(struct cim_noise_key key, const uint32_t c[3], float *z, int n)
 {

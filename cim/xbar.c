@@ -207,7 +207,7 @@ struct slot {
     float *x, *cur, *var, *z; /* read rows, currents, variances, normals */
     int *meta;                /* per read row: vector, input slice, sum x, sum x^2 */
     int32_t *code;            /* [ncol] codes of one read */
-    int64_t *exact;           /* [o] exact results of one vector */
+    int64_t *exact;           /* [n, o] exact results of one call */
     size_t cap_x, cap_cur, cap_z, cap_code, cap_exact, cap_meta;
     struct slot_stats {
         uint64_t vectors, reads, skipped, conversions, clipped, outputs;
@@ -681,7 +681,14 @@ static int build_reads(const struct cim_xbar *xb, const uint16_t *a, int k, int 
     int nr = 0;
     for (int v = v0; v < v0 + nb; v++) {
         const uint16_t *av = a + (size_t)v * k + r0;
+        unsigned any = 0; /* the bits set anywhere on the tile */
+        for (int r = 0; r < rn; r++)
+            any |= av[r];
         for (int s = 0; s < xb->in_slices; s++) {
+            if (((any >> (s * dac)) & (unsigned)mask) == 0) {
+                (*skipped)++;
+                continue;
+            }
             float *row = x + (size_t)nr * rn;
             int sx = 0, sx2 = 0;
             for (int r = 0; r < rn; r++) {
@@ -775,7 +782,7 @@ static int xbar_matmul(void *ctx, int layer, const uint16_t *a, int64_t *acc, in
         reserve((void **)&sl->z, &sl->cap_z, (size_t)ncol_even, sizeof *sl->z) ||
         reserve((void **)&sl->meta, &sl->cap_meta, (size_t)rows_max * 4, sizeof *sl->meta) ||
         reserve((void **)&sl->code, &sl->cap_code, (size_t)l->ncol, sizeof *sl->code) ||
-        reserve((void **)&sl->exact, &sl->cap_exact, (size_t)o, sizeof *sl->exact))
+        reserve((void **)&sl->exact, &sl->cap_exact, (size_t)n * o, sizeof *sl->exact))
         return CIM_ENOMEM;
     float *x2 = NULL;
     if (l->g2 != NULL && c->dac_bits > 1) {
@@ -838,27 +845,24 @@ static int xbar_matmul(void *ctx, int layer, const uint16_t *a, int64_t *acc, in
         }
     }
     free(x2);
-    /* the periphery's output stage, and the error against the exact result */
+    /* the periphery's output stage, and the error against the exact result
+     * (nn/'s exact integer kernel on the same codes) */
     st->vectors += (uint64_t)n;
-    for (int v = 0; v < n; v++) {
-        const uint16_t *av = a + (size_t)v * k;
-        int64_t *yv = acc + (size_t)v * o;
-        for (int oo = 0; oo < o; oo++) {
-            const int32_t *w = l->w + (size_t)oo * k;
-            int64_t ex = 0;
-            for (int r = 0; r < k; r++)
-                ex += (int64_t)w[r] * av[r];
-            if (!xb->calibrating) { /* calibration passes keep the lossless sum */
-                const int64_t y = quant_requantize(yv[oo], l->periph_shift, l->periph_out,
-                                                   c->round, c->overflow);
-                yv[oo] = y * (INT64_C(1) << l->periph_shift);
-            }
-            const int64_t e = yv[oo] - ex;
-            st->err_sq += (cim_i128)e * e;
-            st->ref_sq += (cim_i128)ex * ex;
+    const struct nn_int_exec exact = nn_int_exec_exact(xb->im);
+    int rc = exact.matmul(exact.ctx, layer, a, sl->exact, n, o, k, first, per);
+    if (rc != CIM_OK)
+        return rc;
+    for (size_t q = 0; q < (size_t)n * o; q++) {
+        if (!xb->calibrating) { /* calibration passes keep the lossless sum */
+            const int64_t y = quant_requantize(acc[q], l->periph_shift, l->periph_out, c->round,
+                                               c->overflow);
+            acc[q] = y * (INT64_C(1) << l->periph_shift);
         }
-        st->outputs += (uint64_t)o;
+        const int64_t e = acc[q] - sl->exact[q], ex = sl->exact[q];
+        st->err_sq += (cim_i128)e * e;
+        st->ref_sq += (cim_i128)ex * ex;
     }
+    st->outputs += (uint64_t)n * o;
     return CIM_OK;
 }
 

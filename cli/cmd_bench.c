@@ -13,14 +13,19 @@
 #include <dlfcn.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include <cblas.h>
 #include <gsl/gsl_rng.h>
 #include <jansson.h>
 
 #include "base/rng.h"
+#include "cim/xbar.h"
 #include "cli/cli.h"
+#include "data/dataset.h"
+#include "data/model_file.h"
 #include "nn/forward.h"
+#include "nn/integer.h"
 #include "nn/quantize.h"
 #include "nn/train.h"
 
@@ -143,6 +148,86 @@ static int bench_infer(const struct nn_model *m, int batch, double seconds, doub
     return rc;
 }
 
+/* The crossbar's standard case: a shipped QAT lenet5 at W8A8 on 128x128
+ * arrays, 2-bit cells, 1-bit DAC, 6-bit ADC (full-scale range), programming
+ * noise 0.02, read noise 0.01, over the Fashion-MNIST test set (batches of
+ * 1000 until `seconds` have passed, at least one). The reference is the
+ * sliced-sgemm time: every layer's MACs times input slices times weight slices
+ * times 2 columns (differential), 2 FLOP each, at the measured sgemm rate. */
+static int bench_xbar(const char *file, const char *data, double seconds, double gflops,
+                      json_t **out, struct cim_err *err)
+{
+    struct data_set test = {0};
+    struct nn_model *m = data_model_load(file, err);
+    if (m == NULL || data_set_load(data, DATA_SPLIT_TEST, &test, err) != CIM_OK) {
+        nn_model_free(m);
+        return err->code;
+    }
+    struct cim_xbar_config c = cim_xbar_config_default();
+    c.adc_bits = 6;
+    c.prog_noise = 0.02;
+    c.read_noise = 0.01;
+    const double t_prog = cli_now();
+    struct cim_xbar *xb = m->quant.n_prec > 0 ? cim_xbar_alloc(m, 0, &c, err) : NULL;
+    const double dt_prog = cli_now() - t_prog;
+    if (m->quant.n_prec == 0)
+        cim_err_set(err, CIM_EINVAL, "%s: the crossbar benchmark needs a quantized model", file);
+    enum { BATCH = 1000 };
+    const size_t in = nn_shape_size(m->input);
+    float *x = malloc((size_t)BATCH * in * sizeof *x);
+    float *logits = malloc((size_t)BATCH * m->num_classes * sizeof *logits);
+    if (xb == NULL || x == NULL || logits == NULL) {
+        if (xb != NULL)
+            cim_err_set(err, CIM_ENOMEM, "out of memory for the crossbar benchmark");
+        free(x);
+        free(logits);
+        cim_xbar_free(xb);
+        nn_model_free(m);
+        data_set_release(&test);
+        return err->code;
+    }
+    const struct nn_int_model *im = cim_xbar_int_model(xb);
+    struct nn_int_exec ex = cim_xbar_exec(xb);
+    long images = 0;
+    double el = 0.0;
+    int rc = CIM_OK;
+    const double t0 = cli_now();
+    for (int first = 0; rc == CIM_OK && (images == 0 || el < seconds); first += BATCH) {
+        const int f = first % test.n, b = test.n - f < BATCH ? test.n - f : BATCH;
+        data_set_range(&test, f, b, x, NULL);
+        rc = nn_int_forward_exec(im, &ex, x, b, f, logits);
+        images += b;
+        el = cli_now() - t0;
+    }
+    double ref_flops = 0.0, conv = 0.0;
+    for (int i = 0; i < m->n_layers; i++) {
+        struct cim_xbar_stats st;
+        int o, k;
+        cim_xbar_stats(xb, i, &st);
+        if (!st.is_weight_layer)
+            continue;
+        nn_int_model_shape(im, i, &o, &k);
+        const double vec = (double)st.vectors / (double)images;
+        ref_flops += vec * o * k * st.in_slices * st.w_slices * 2.0 * 2.0;
+        conv += (double)st.conversions / (double)images;
+    }
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    const double ips = (double)images / el, ref = gflops * 1e9 / ref_flops;
+    *out = json_pack("{s:s, s:s, s:i, s:f, s:f, s:f, s:f, s:f, s:f, s:f}", "file", file, "case",
+                     "W8A8, 128x128, 2-bit cells, 1-bit DAC, 6-bit ADC, prog 0.02, read 0.01",
+                     "images", (int)images, "images_per_s", ips, "sliced_sgemm_flops_per_image",
+                     ref_flops, "sliced_sgemm_images_per_s", ref, "ratio_to_sliced_sgemm",
+                     ips / ref, "conversions_per_image", conv, "program_seconds", dt_prog,
+                     "max_rss_mb", (double)ru.ru_maxrss / 1024.0);
+    free(x);
+    free(logits);
+    cim_xbar_free(xb);
+    nn_model_free(m);
+    data_set_release(&test);
+    return rc == CIM_OK ? CIM_OK : cim_err_set(err, rc, "crossbar benchmark: pass failed");
+}
+
 /* Is `name` in the comma-separated list (NULL: everything)? */
 static int wanted(const char *list, const char *name)
 {
@@ -163,13 +248,17 @@ int cmd_bench(int argc, char **argv)
 {
     int json = 0, quiet = 0, threads = 0, batch = 128;
     double seconds = 3.0;
-    const char *only = NULL;
+    const char *only = NULL, *xbar_file = "data/weights/lenet5-fmnist.h5", *data = NULL;
     struct cli_opt opts[] = {
         {"--json", CLI_OPT_FLAG, &json, NULL, "print one JSON object instead of text", 0, 0, NULL,
          0},
         {"--only", CLI_OPT_STRING, &only, "LIST",
-         "comma-separated subset of train-, qat- and infer-lenet5 or -mlp", 0, 0, NULL,
-         0},
+         "comma-separated subset of train-, qat- and infer-lenet5 or -mlp, and xbar", 0, 0,
+         NULL, 0},
+        {"--xbar-model", CLI_OPT_STRING, &xbar_file, "FILE.h5", "the quantized model of the "
+         "crossbar benchmark (default data/weights/lenet5-fmnist.h5)", 0, 0, NULL, 0},
+        {"--data", CLI_OPT_STRING, &data, "DIR",
+         "Fashion-MNIST directory (default $CIM_DATA or " DATA_DIR_DEFAULT ")", 0, 0, NULL, 0},
         {"--seconds", CLI_OPT_DOUBLE, &seconds, "S", "time per measurement (default 3)", 0.05,
          3600, NULL, 0},
         {"--batch", CLI_OPT_INT, &batch, "B", "training batch (default 128)", 1, 65536, NULL, 0},
@@ -180,25 +269,28 @@ int cmd_bench(int argc, char **argv)
     const int nopts = (int)(sizeof opts / sizeof opts[0]);
     const struct cli_usage u = {"bench", "[OPTIONS]",
                                 "Measure this machine's sgemm rate and the training and inference "
-                                "throughput of lenet5 and mlp, each against its sgemm bound."};
+                                "throughput of lenet5 and mlp, each against its sgemm bound, and "
+                                "the crossbar model's throughput against the sliced-sgemm "
+                                "reference."};
     const char *pos[1];
     int npos;
     int rc = cli_opts_parse(&u, argc, argv, opts, nopts, pos, 0, &npos);
     if (rc != 0)
         return rc < 0 ? CLI_EXIT_OK : rc;
     static const char *const known[] = {"train-lenet5", "train-mlp", "qat-lenet5",
-                                        "qat-mlp",      "infer-lenet5", "infer-mlp"};
+                                        "qat-mlp",      "infer-lenet5", "infer-mlp",
+                                        "xbar"};
     if (only != NULL) {
         for (const char *p = only; *p;) {
             const char *comma = strchr(p, ',');
             size_t len = comma ? (size_t)(comma - p) : strlen(p);
             int ok = 0;
-            for (int i = 0; i < 6; i++)
+            for (int i = 0; i < 7; i++)
                 ok |= strlen(known[i]) == len && strncmp(known[i], p, len) == 0;
             if (!ok)
                 return cli_usage_error("bench", "--only '%.*s': expected names from "
                                        "train-lenet5,train-mlp,qat-lenet5,qat-mlp,infer-lenet5,"
-                                       "infer-mlp", (int)len, p);
+                                       "infer-mlp,xbar", (int)len, p);
             p += len + (comma ? 1 : 0);
         }
     }
@@ -266,11 +358,23 @@ int cmd_bench(int argc, char **argv)
         json_object_set_new(models, archs[a], jm);
         nn_model_free(m);
     }
+    json_t *jx = NULL;
+    if (wanted(only, "xbar")) {
+        cli_progress_draw(&prog, "bench: crossbar model, %s", xbar_file);
+        struct cim_err err = {0};
+        if (bench_xbar(xbar_file, data, seconds, gflops, &jx, &err) != CIM_OK) {
+            cli_progress_clear(&prog);
+            json_decref(models);
+            return cli_fail(&err);
+        }
+    }
     cli_progress_clear(&prog);
 
     json_t *j = json_pack("{s:{s:s, s:s, s:i}, s:{s:i, s:f}, s:o}", "blas", "library", blas_lib,
                           "config", openblas_get_config(), "threads", nn_threads_get(),
                           "sgemm", "n", 1024, "gflops", gflops, "models", models);
+    if (jx != NULL)
+        json_object_set_new(j, "xbar", jx);
     if (json) {
         cli_print_json(j);
     } else {
@@ -296,6 +400,15 @@ int cmd_bench(int argc, char **argv)
                        100.0 * json_real_value(json_object_get(jm, "infer_fraction_of_bound")),
                        json_real_value(json_object_get(jm, "infer_sgemm_bound_images_per_s")));
         }
+        if (jx != NULL)
+            printf("crossbar (lenet5 %s): %.0f images/s, %.2fx the sliced-sgemm reference "
+                   "(%.0f images/s); %.0f ADC conversions per image; max RSS %.0f MB\n",
+                   json_string_value(json_object_get(jx, "case")),
+                   json_real_value(json_object_get(jx, "images_per_s")),
+                   json_real_value(json_object_get(jx, "ratio_to_sliced_sgemm")),
+                   json_real_value(json_object_get(jx, "sliced_sgemm_images_per_s")),
+                   json_real_value(json_object_get(jx, "conversions_per_image")),
+                   json_real_value(json_object_get(jx, "max_rss_mb")));
     }
     json_decref(j);
     return CLI_EXIT_OK;
