@@ -6,10 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cblas.h>
 #include <omp.h>
 
 #include "cim/adc.h"
+#include "cim/array.h"
 #include "cim/device.h"
 #include "cim/noise.h"
 #include "cim/periph.h"
@@ -20,7 +20,6 @@ __extension__ typedef __int128 cim_i128;
 
 #define SLICES_MAX 16      /* weight or input slices of one code */
 #define SLOTS_MAX 256      /* OpenMP thread numbers served */
-#define VEC_BLOCK 64       /* input vectors per current computation */
 #define HIST_BINS 8192     /* calibration histogram bins over [0, full scale] */
 
 /* ---- configuration ------------------------------------------------------------- */
@@ -204,8 +203,8 @@ struct xlayer {
 /* Per-thread state: scratch of one call and the statistics and calibration
  * records of this thread's calls. */
 struct slot {
-    float *x, *cur, *var, *z; /* read rows, currents, variances, normals */
-    int *meta;                /* per read row: vector, input slice, sum x, sum x^2 */
+    float *x, *cur, *z;       /* active rows' steps (and squares), currents, normals */
+    int *meta;                /* active rows of each input slice */
     int32_t *code;            /* [ncol] codes of one read */
     int64_t *exact;           /* [n, o] exact results of one call */
     size_t cap_x, cap_cur, cap_z, cap_code, cap_exact, cap_meta;
@@ -249,7 +248,6 @@ static void slot_free(struct slot *s)
         return;
     free(s->x);
     free(s->cur);
-    free(s->var);
     free(s->z);
     free(s->meta);
     free(s->code);
@@ -670,47 +668,6 @@ static struct slot *slot_get(struct cim_xbar *xb)
     return s != NULL && (!xb->calibrating || s->hist != NULL) ? s : NULL;
 }
 
-/* The rows of one block of input vectors for row tile [r0, r0 + rn): for each
- * vector and input slice with a non-zero slice somewhere on the tile, the DAC
- * steps x_r, with the vector, the slice, sum x and sum x^2 in meta. Returns the
- * number of rows; *skipped counts the all-zero reads. */
-static int build_reads(const struct cim_xbar *xb, const uint16_t *a, int k, int v0, int nb,
-                       int r0, int rn, float *x, int *meta, uint64_t *skipped)
-{
-    const int dac = xb->cfg.dac_bits, mask = (1 << dac) - 1;
-    int nr = 0;
-    for (int v = v0; v < v0 + nb; v++) {
-        const uint16_t *av = a + (size_t)v * k + r0;
-        unsigned any = 0; /* the bits set anywhere on the tile */
-        for (int r = 0; r < rn; r++)
-            any |= av[r];
-        for (int s = 0; s < xb->in_slices; s++) {
-            if (((any >> (s * dac)) & (unsigned)mask) == 0) {
-                (*skipped)++;
-                continue;
-            }
-            float *row = x + (size_t)nr * rn;
-            int sx = 0, sx2 = 0;
-            for (int r = 0; r < rn; r++) {
-                const int xv = (av[r] >> (s * dac)) & mask;
-                row[r] = (float)xv;
-                sx += xv;
-                sx2 += xv * xv;
-            }
-            if (sx == 0) {
-                (*skipped)++;
-                continue;
-            }
-            meta[4 * nr] = v;
-            meta[4 * nr + 1] = s;
-            meta[4 * nr + 2] = sx;
-            meta[4 * nr + 3] = sx2;
-            nr++;
-        }
-    }
-    return nr;
-}
-
 /* Calibration: every read column's current (gain applied, clipped at 0) into
  * the histogram and maximum of its layer and slice. */
 static void record_read(const struct cim_xbar *xb, const struct xlayer *l, int layer,
@@ -772,79 +729,83 @@ static int xbar_matmul(void *ctx, int layer, const uint16_t *a, int64_t *acc, in
     const struct cim_xbar_config *c = &xb->cfg;
     assert(l->weight && o == l->o && k == l->k);
     struct slot *sl = slot_get(xb);
-    const int rows_max = VEC_BLOCK * xb->in_slices, R = c->rows;
-    const int rmax = k < R ? k : R, ncol_even = l->ncol + (l->ncol & 1);
+    const int R = c->rows, rmax = k < R ? k : R, ncol_even = l->ncol + (l->ncol & 1);
+    const int S_in = xb->in_slices;
     if (sl == NULL ||
-        reserve((void **)&sl->x, &sl->cap_x, (size_t)rows_max * rmax, sizeof *sl->x) ||
-        reserve((void **)&sl->cur, &sl->cap_cur, (size_t)rows_max * l->ncol, sizeof *sl->cur) ||
-        (l->g2 != NULL &&
-         reserve((void **)&sl->var, &sl->cap_cur, (size_t)rows_max * l->ncol, sizeof *sl->var)) ||
+        reserve((void **)&sl->x, &sl->cap_x, (size_t)S_in * rmax * 2, sizeof *sl->x) ||
+        reserve((void **)&sl->cur, &sl->cap_cur, (size_t)ncol_even * 2, sizeof *sl->cur) ||
         reserve((void **)&sl->z, &sl->cap_z, (size_t)ncol_even, sizeof *sl->z) ||
-        reserve((void **)&sl->meta, &sl->cap_meta, (size_t)rows_max * 4, sizeof *sl->meta) ||
+        reserve((void **)&sl->meta, &sl->cap_meta, (size_t)S_in * rmax, sizeof *sl->meta) ||
         reserve((void **)&sl->code, &sl->cap_code, (size_t)l->ncol, sizeof *sl->code) ||
         reserve((void **)&sl->exact, &sl->cap_exact, (size_t)n * o, sizeof *sl->exact))
         return CIM_ENOMEM;
-    float *x2 = NULL;
-    if (l->g2 != NULL && c->dac_bits > 1) {
-        /* x^2 rows for the variance product; kept in var's tail would alias: own buffer */
-        x2 = malloc((size_t)rows_max * rmax * sizeof *x2);
-        if (x2 == NULL)
-            return CIM_ENOMEM;
-    }
     struct slot_stats *st = &sl->st[layer];
     memset(acc, 0, (size_t)n * o * sizeof *acc);
     const struct cim_noise_key key = xb->calibrating ? xb->key_calib : xb->key_read;
-    const int read_noise = c->read_noise > 0.0;
-    const int dac = c->dac_bits;
+    const int read_noise = c->read_noise > 0.0, dac = c->dac_bits, mask = (1 << dac) - 1;
     const double qmax = ldexp(1.0, xb->calibrating ? xb->adc_lossless : xb->adc_bits) - 1.0;
-    for (int v0 = 0; v0 < n; v0 += VEC_BLOCK) {
-        const int nb = n - v0 < VEC_BLOCK ? n - v0 : VEC_BLOCK;
+    /* per input slice s: its active rows rows[s rmax ..] with steps x[s rmax ..]
+     * (and x^2 at x2), counted in cnt[s] */
+    int *rows = sl->meta, cnt[SLICES_MAX];
+    float *xs = sl->x, *x2 = sl->x + (size_t)S_in * rmax;
+    float *cur = sl->cur, *var = sl->cur + ncol_even;
+    st->reads += (uint64_t)n * S_in * l->row_tiles * l->col_tiles;
+    for (int v = 0; v < n; v++) {
+        const long sample = first + v / per;
+        const int pos = v % per;
+        int64_t *av_acc = acc + (size_t)v * o;
         for (int rt = 0; rt < l->row_tiles; rt++) {
             const int r0 = rt * R, rn = k - r0 < R ? k - r0 : R;
-            st->reads += (uint64_t)nb * xb->in_slices * l->col_tiles;
-            uint64_t skipped = 0;
-            const int nr = build_reads(xb, a, k, v0, nb, r0, rn, sl->x, sl->meta, &skipped);
-            st->skipped += skipped * l->col_tiles;
-            if (nr == 0)
-                continue;
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nr, l->ncol, rn, 1.0f, sl->x,
-                        rn, l->g + (size_t)r0 * l->ncol, l->ncol, 0.0f, sl->cur, l->ncol);
-            if (l->g2 != NULL) {
-                const float *xs = sl->x;
-                if (x2 != NULL) {
-                    for (size_t q = 0; q < (size_t)nr * rn; q++)
-                        x2[q] = sl->x[q] * sl->x[q];
-                    xs = x2;
+            const uint16_t *av = a + (size_t)v * k + r0;
+            for (int s = 0; s < S_in; s++)
+                cnt[s] = 0;
+            for (int r = 0; r < rn; r++) {
+                unsigned code = av[r];
+                for (int s = 0; code != 0; s++, code >>= dac) {
+                    const int xv = (int)(code & (unsigned)mask);
+                    if (xv != 0) {
+                        const int at = s * rmax + cnt[s]++;
+                        rows[at] = r0 + r;
+                        xs[at] = (float)xv;
+                        x2[at] = (float)(xv * xv);
+                    }
                 }
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nr, l->ncol, rn, 1.0f, xs,
-                            rn, l->g2 + (size_t)r0 * l->ncol, l->ncol, 0.0f, sl->var, l->ncol);
             }
-            for (int m = 0; m < nr; m++) {
-                const int v = sl->meta[4 * m], s = sl->meta[4 * m + 1];
-                const long sample = first + (v / per);
-                const int pos = v % per;
+            for (int s = 0; s < S_in; s++) {
+                if (cnt[s] == 0) { /* no row driven: no current, every code 0 */
+                    st->skipped += (uint64_t)l->col_tiles;
+                    continue;
+                }
+                int sx = 0, sx2 = 0;
+                for (int i = 0; i < cnt[s]; i++) {
+                    sx += (int)xs[s * rmax + i];
+                    sx2 += (int)x2[s * rmax + i];
+                }
+                cim_array_read(l->g, (size_t)l->ncol, rows + s * rmax, xs + s * rmax, cnt[s],
+                               l->ncol, cur);
+                if (l->g2 != NULL)
+                    cim_array_read(l->g2, (size_t)l->ncol, rows + s * rmax, x2 + s * rmax,
+                                   cnt[s], l->ncol, var);
                 if (read_noise) {
                     const uint32_t ctr[3] = {(uint32_t)sample,
                                              (uint32_t)(layer << 24 | s << 16 | rt),
                                              (uint32_t)pos};
                     cim_noise_normal(key, ctr, sl->z, ncol_even);
                 }
-                const double leak = xb->g0 * (double)sl->meta[4 * m + 2];
-                const double sd_add = c->read_noise * xb->unit * sqrt((double)sl->meta[4 * m + 3]);
-                const float *cur = sl->cur + (size_t)m * l->ncol;
-                const float *var = l->g2 != NULL ? sl->var + (size_t)m * l->ncol : NULL;
+                const double leak = xb->g0 * (double)sx;
+                const double sd_add = c->read_noise * xb->unit * sqrt((double)sx2);
+                const float *vr = l->g2 != NULL ? var : NULL;
                 const float *z = read_noise ? sl->z : NULL;
                 if (xb->calibrating)
-                    record_read(xb, l, layer, sl, cur, var, z, leak, sd_add);
-                st->clipped += cim_adc_convert(cur, z, var, leak,
-                                               var != NULL ? c->read_noise : sd_add, l->scale,
+                    record_read(xb, l, layer, sl, cur, vr, z, leak, sd_add);
+                st->clipped += cim_adc_convert(cur, z, vr, leak,
+                                               vr != NULL ? c->read_noise : sd_add, l->scale,
                                                l->readm, qmax, l->ncol, sl->code);
                 st->conversions += (uint64_t)l->ncol_read;
-                shift_add(l, sl->code, INT64_C(1) << (s * dac), acc + (size_t)v * o);
+                shift_add(l, sl->code, INT64_C(1) << (s * dac), av_acc);
             }
         }
     }
-    free(x2);
     /* the periphery's output stage, and the error against the exact result
      * (nn/'s exact integer kernel on the same codes) */
     st->vectors += (uint64_t)n;
