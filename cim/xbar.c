@@ -734,7 +734,7 @@ static int xbar_matmul(void *ctx, int layer, const uint16_t *a, int64_t *acc, in
     if (sl == NULL ||
         reserve((void **)&sl->x, &sl->cap_x, (size_t)S_in * rmax * 2, sizeof *sl->x) ||
         reserve((void **)&sl->cur, &sl->cap_cur, (size_t)ncol_even * 2, sizeof *sl->cur) ||
-        reserve((void **)&sl->z, &sl->cap_z, (size_t)ncol_even, sizeof *sl->z) ||
+        reserve((void **)&sl->z, &sl->cap_z, (size_t)S_in * ncol_even, sizeof *sl->z) ||
         reserve((void **)&sl->meta, &sl->cap_meta, (size_t)S_in * rmax, sizeof *sl->meta) ||
         reserve((void **)&sl->code, &sl->cap_code, (size_t)l->ncol, sizeof *sl->code) ||
         reserve((void **)&sl->exact, &sl->cap_exact, (size_t)n * o, sizeof *sl->exact))
@@ -759,23 +759,37 @@ static int xbar_matmul(void *ctx, int layer, const uint16_t *a, int64_t *acc, in
             const uint16_t *av = a + (size_t)v * k + r0;
             for (int s = 0; s < S_in; s++)
                 cnt[s] = 0;
+            /* branch-free: write every slice's entry, advance only where the step
+             * is not 0 (bit slices of activations are too random to predict) */
             for (int r = 0; r < rn; r++) {
-                unsigned code = av[r];
-                for (int s = 0; code != 0; s++, code >>= dac) {
-                    const int xv = (int)(code & (unsigned)mask);
-                    if (xv != 0) {
-                        const int at = s * rmax + cnt[s]++;
-                        rows[at] = r0 + r;
-                        xs[at] = (float)xv;
-                        x2[at] = (float)(xv * xv);
-                    }
+                const unsigned code = av[r];
+                if (code == 0)
+                    continue;
+                for (int s = 0; s < S_in; s++) {
+                    const int xv = (int)((code >> (s * dac)) & (unsigned)mask);
+                    const int at = s * rmax + cnt[s];
+                    rows[at] = r0 + r;
+                    xs[at] = (float)xv;
+                    x2[at] = (float)(xv * xv);
+                    cnt[s] += xv != 0;
                 }
             }
-            for (int s = 0; s < S_in; s++) {
-                if (cnt[s] == 0) { /* no row driven: no current, every code 0 */
-                    st->skipped += (uint64_t)l->col_tiles;
+            /* the read noise of every driven slice's read, in one call: keyed by
+             * (sample, layer, row tile, position), na ncol_even draws in slice order */
+            int na = 0;
+            for (int s = 0; s < S_in; s++)
+                na += cnt[s] != 0;
+            st->skipped += (uint64_t)(S_in - na) * l->col_tiles;
+            if (na == 0)
+                continue; /* no row driven: no current, every code 0 */
+            if (read_noise) {
+                const uint32_t ctr[3] = {(uint32_t)sample, (uint32_t)(layer << 24 | rt),
+                                         (uint32_t)pos};
+                cim_noise_normal(key, ctr, sl->z, na * ncol_even);
+            }
+            for (int s = 0, q = 0; s < S_in; s++) {
+                if (cnt[s] == 0)
                     continue;
-                }
                 int sx = 0, sx2 = 0;
                 for (int i = 0; i < cnt[s]; i++) {
                     sx += (int)xs[s * rmax + i];
@@ -786,16 +800,10 @@ static int xbar_matmul(void *ctx, int layer, const uint16_t *a, int64_t *acc, in
                 if (l->g2 != NULL)
                     cim_array_read(l->g2, (size_t)l->ncol, rows + s * rmax, x2 + s * rmax,
                                    cnt[s], l->ncol, var);
-                if (read_noise) {
-                    const uint32_t ctr[3] = {(uint32_t)sample,
-                                             (uint32_t)(layer << 24 | s << 16 | rt),
-                                             (uint32_t)pos};
-                    cim_noise_normal(key, ctr, sl->z, ncol_even);
-                }
                 const double leak = xb->g0 * (double)sx;
                 const double sd_add = c->read_noise * xb->unit * sqrt((double)sx2);
                 const float *vr = l->g2 != NULL ? var : NULL;
-                const float *z = read_noise ? sl->z : NULL;
+                const float *z = read_noise ? sl->z + (size_t)q++ * ncol_even : NULL;
                 if (xb->calibrating)
                     record_read(xb, l, layer, sl, cur, vr, z, leak, sd_add);
                 st->clipped += cim_adc_convert(cur, z, vr, leak,
