@@ -193,7 +193,7 @@ struct xlayer {
     /* the tables of the current mode (xlayer_tables): calibration reads with e = 0 */
     int ncol_read;           /* columns of read slices */
     double *scale;           /* [ncol] gain / 2^e of the column's slice */
-    double *fw;              /* [2 S] differential: +-2^((j - skip) cell_bits + e_j), 0
+    int64_t *fw;             /* [2 S] differential: +-2^((j - skip) cell_bits + e_j), 0
                                 for skipped slices; NULL for offset */
     int64_t sw[SLICES_MAX];  /* 2^((j - skip) cell_bits + e_j), read slices */
     double gain;             /* drift compensation gain */
@@ -440,8 +440,8 @@ static void xlayer_tables(const struct cim_xbar *xb, struct xlayer *l)
         l->sw[j] = j < l->skip ? 0 : INT64_C(1) << ((j - l->skip) * cb + e[j]);
     if (l->fw != NULL)
         for (int j = 0; j < S; j++) {
-            l->fw[2 * j] = (double)l->sw[j];
-            l->fw[2 * j + 1] = -(double)l->sw[j];
+            l->fw[2 * j] = l->sw[j];
+            l->fw[2 * j + 1] = -l->sw[j];
         }
 }
 
@@ -694,8 +694,7 @@ static void record_read(const struct cim_xbar *xb, const struct xlayer *l, int l
 /* The periphery's shift-add of one read into the outputs' accumulators:
  * acc[o] += 2^(s dac) sum_j (code(p) - code(n)) 2^((j - skip) cell_bits + e_j).
  * Differential columns of output o are the 2 S after 2 S o, so the sum is a
- * dot product with the weights l->fw (0 for skipped slices); each term and the
- * sum are integers below 2^53, exact in double. */
+ * dot product with the signed weights l->fw (0 for skipped slices). */
 static void shift_add(const struct xlayer *l, const int32_t *code, int64_t in_weight,
                       int64_t *acc)
 {
@@ -704,10 +703,10 @@ static void shift_add(const struct xlayer *l, const int32_t *code, int64_t in_we
         const int w = 2 * S;
         for (int o = 0; o < l->o; o++) {
             const int32_t *cd = code + (size_t)o * w;
-            double sum = 0.0;
+            int64_t sum = 0;
             for (int q = 0; q < w; q++)
-                sum += (double)cd[q] * l->fw[q];
-            acc[o] += (int64_t)sum * in_weight;
+                sum += (int64_t)cd[q] * l->fw[q];
+            acc[o] += sum * in_weight;
         }
         return;
     }
