@@ -1,0 +1,388 @@
+/* xbar_opts.c: the crossbar's options, shared by infer and sweep; see cli.h. */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "cli/cli.h"
+#include "cli/xbar_opts.h"
+#include "nn/forward.h"
+#include "nn/integer.h"
+#include "nn/quantize.h"
+
+void cli_xbar_args_default(struct cli_xbar_args *a)
+{
+    const struct cim_xbar_config def = cim_xbar_config_default();
+    memset(a, 0, sizeof *a);
+    a->calib = 512;
+    a->cell_bits = def.cell_bits;
+    a->dac_bits = def.dac_bits;
+    a->drift_t0 = def.drift_t0;
+    a->seed = def.seed;
+}
+
+int cli_xbar_opts(struct cli_xbar_args *a, struct cli_opt *opts)
+{
+    const struct cli_opt table[] = {
+        {"--wbits", CLI_OPT_INT, &a->wbits, "W", "weight precision of the file to run (default "
+         "the high one)", 1, 16, NULL, 0},
+        {"--abits", CLI_OPT_INT, &a->abits, "A", "activation precision (default the one stored "
+         "with --wbits)", 1, 16, NULL, 0},
+        {"--array", CLI_OPT_STRING, &a->array, "RxC", "array rows x columns (default 128x128)", 0,
+         0, NULL, 0},
+        {"--encoding", CLI_OPT_CHOICE, &a->encoding, NULL, "signed weights: differential column "
+         "pair or offset with a reference column (default differential)", 0, 0,
+         "differential|offset", 0},
+        {"--cell-bits", CLI_OPT_INT, &a->cell_bits, "B", "bits per cell: 1, 2, 4 or 8 (default 2)",
+         1, 8, NULL, 0},
+        {"--dac-bits", CLI_OPT_INT, &a->dac_bits, "B", "bits per input slice, 1..8 (default 1)", 1,
+         8, NULL, 0},
+        {"--on-off", CLI_OPT_STRING, &a->on_off, "R", "Gmax/Gmin above 1, or inf (default 100)", 0,
+         0, NULL, 0},
+        {"--adc-bits", CLI_OPT_INT, &a->adc_bits, "B", "ADC resolution, 1..24 (default lossless)",
+         1, 24, NULL, 0},
+        {"--adc-range", CLI_OPT_STRING, &a->adc_range, "R", "lossless (full scale), max, "
+         "percentile:P (calibrated on training images) or fixed:V level units (default "
+         "lossless)", 0, 0, NULL, 0},
+        {"--calib", CLI_OPT_INT, &a->calib, "N", "training images for calibrated ADC ranges "
+         "(default 512)", 1, 60000, NULL, 0},
+        {"--periph-bits", CLI_OPT_INT, &a->periph_bits, "B", "periphery output width, MSB-aligned "
+         "(default lossless)", 2, 62, NULL, 0},
+        {"--round", CLI_OPT_CHOICE, &a->round, NULL, "periphery rounding (default floor)", 0, 0,
+         "floor|half-up|half-even", 0},
+        {"--saturate", CLI_OPT_FLAG, &a->saturate, NULL, "periphery saturates (default: wraps)", 0,
+         0, NULL, 0},
+        {"--noise-model", CLI_OPT_CHOICE, &a->noise_model, NULL, "noise in units of Gmax "
+         "(additive) or relative to G (proportional); default additive", 0, 0,
+         "additive|proportional", 0},
+        {"--prog-noise", CLI_OPT_DOUBLE, &a->prog_noise, "S", "programming noise sigma (default 0)",
+         0, 10, NULL, 0},
+        {"--read-noise", CLI_OPT_DOUBLE, &a->read_noise, "S", "read noise sigma, fresh every read "
+         "(default 0)", 0, 10, NULL, 0},
+        {"--drift-t", CLI_OPT_DOUBLE, &a->drift_t, "SECONDS", "conductance drift to this time "
+         "after programming (default 0: none)", 0, 1e12, NULL, 0},
+        {"--drift-t0", CLI_OPT_DOUBLE, &a->drift_t0, "SECONDS", "reference time of the "
+         "programmed state (default 20)", 1e-9, 1e12, NULL, 0},
+        {"--drift-nu", CLI_OPT_STRING, &a->drift_nu, "MEAN,STD", "drift exponent per cell "
+         "(default 0.05,0.01)", 0, 0, NULL, 0},
+        {"--drift-comp", CLI_OPT_FLAG, &a->drift_comp, NULL, "global drift compensation", 0, 0,
+         NULL, 0},
+        {"--saf0", CLI_OPT_DOUBLE, &a->saf0, "P", "probability of a cell stuck at Gmin (default 0)",
+         0, 1, NULL, 0},
+        {"--saf1", CLI_OPT_DOUBLE, &a->saf1, "P", "probability of a cell stuck at Gmax (default 0)",
+         0, 1, NULL, 0},
+        {"--seed", CLI_OPT_U64, &a->seed, "N", "seed of every non-ideality (default 1)", 0, 0,
+         NULL, 0},
+    };
+    _Static_assert(sizeof table / sizeof table[0] == CLI_XBAR_OPTS, "CLI_XBAR_OPTS");
+    memcpy(opts, table, sizeof table);
+    return CLI_XBAR_OPTS;
+}
+
+/* "128x128" into rows and columns. */
+static int parse_array(const char *s, int *rows, int *cols)
+{
+    char *end;
+    errno = 0;
+    long r = strtol(s, &end, 10);
+    if (end == s || (*end != 'x' && *end != 'X'))
+        return -1;
+    const char *t = end + 1;
+    long c = strtol(t, &end, 10);
+    if (end == t || *end != '\0' || errno != 0 || r < 1 || c < 1 || r > 1 << 20 || c > 1 << 20)
+        return -1;
+    *rows = (int)r;
+    *cols = (int)c;
+    return 0;
+}
+
+/* "lossless", "max", "percentile:P", "fixed:V". */
+static int parse_adc_range(const char *s, enum cim_adc_range *r, double *v)
+{
+    char *end;
+    if (strcmp(s, "lossless") == 0 || strcmp(s, "max") == 0) {
+        *r = s[0] == 'l' ? CIM_ADC_RANGE_LOSSLESS : CIM_ADC_RANGE_MAX;
+        *v = 0.0;
+        return 0;
+    }
+    if (strncmp(s, "percentile:", 11) == 0) {
+        *r = CIM_ADC_RANGE_PERCENTILE;
+        *v = strtod(s + 11, &end);
+        return end != s + 11 && *end == '\0' ? 0 : -1;
+    }
+    if (strncmp(s, "fixed:", 6) == 0) {
+        *r = CIM_ADC_RANGE_FIXED;
+        *v = strtod(s + 6, &end);
+        return end != s + 6 && *end == '\0' ? 0 : -1;
+    }
+    return -1;
+}
+
+int cli_xbar_config(const struct cli_xbar_args *a, const char *cmd, struct cim_xbar_config *c)
+{
+    *c = cim_xbar_config_default();
+    if (a->array != NULL && parse_array(a->array, &c->rows, &c->cols) != 0)
+        return cli_usage_error(cmd, "--array '%s': expected ROWSxCOLS, e.g. 128x128",
+                               a->array);
+    if (a->encoding != NULL && cim_encoding_parse(a->encoding, &c->encoding) != CIM_OK)
+        return cli_usage_error(cmd, "--encoding '%s': expected differential or offset",
+                               a->encoding);
+    if (a->adc_range != NULL && parse_adc_range(a->adc_range, &c->adc_range, &c->adc_value) != 0)
+        return cli_usage_error(cmd, "--adc-range '%s': expected lossless, max, "
+                               "percentile:P or fixed:V", a->adc_range);
+    if (a->round != NULL) {
+        int r = quant_round_parse(a->round);
+        if (r < 0)
+            return cli_usage_error(cmd, "--round '%s': expected floor, half-up or half-even",
+                                   a->round);
+        c->round = (enum quant_round)r;
+    }
+    if (a->noise_model != NULL && cim_noise_model_parse(a->noise_model, &c->noise_model) != CIM_OK)
+        return cli_usage_error(cmd, "--noise-model '%s': expected additive or proportional",
+                               a->noise_model);
+    if (a->drift_nu != NULL) {
+        char *end;
+        c->drift_nu_mean = strtod(a->drift_nu, &end);
+        if (end == a->drift_nu || *end != ',' ||
+            (c->drift_nu_std = strtod(end + 1, &end), *end != '\0'))
+            return cli_usage_error(cmd, "--drift-nu '%s': expected MEAN,STD, e.g. 0.05,0.01",
+                                   a->drift_nu);
+    }
+    c->cell_bits = a->cell_bits;
+    c->dac_bits = a->dac_bits;
+    c->adc_bits = a->adc_bits;
+    c->periph_bits = a->periph_bits;
+    c->overflow = a->saturate ? QUANT_OVERFLOW_SATURATE : QUANT_OVERFLOW_WRAP;
+    if (a->on_off != NULL) {
+        char *end;
+        c->on_off = strcmp(a->on_off, "inf") == 0 ? (double)INFINITY : strtod(a->on_off, &end);
+        if (!isinf(c->on_off) && (end == a->on_off || *end != '\0' || !(c->on_off > 1.0)))
+            return cli_usage_error(cmd, "--on-off '%s': expected a ratio above 1, or inf",
+                                   a->on_off);
+    }
+    c->prog_noise = a->prog_noise;
+    c->read_noise = a->read_noise;
+    c->drift_t = a->drift_t;
+    c->drift_t0 = a->drift_t0;
+    c->drift_comp = a->drift_comp;
+    c->saf0 = a->saf0;
+    c->saf1 = a->saf1;
+    c->seed = a->seed;
+    struct cim_err err = {0};
+    if (cim_xbar_config_check(c, &err) != CIM_OK)
+        return cli_usage_error(cmd, "%s", err.msg);
+    return CLI_EXIT_OK;
+}
+
+json_t *cli_xbar_config_json(const struct cim_xbar_config *c, const char *label, int calib)
+{
+    char array[32], range[64], nu[64];
+    snprintf(array, sizeof array, "%dx%d", c->rows, c->cols);
+    if (c->adc_range == CIM_ADC_RANGE_PERCENTILE || c->adc_range == CIM_ADC_RANGE_FIXED)
+        snprintf(range, sizeof range, "%s:%.17g", cim_adc_range_name(c->adc_range), c->adc_value);
+    else
+        snprintf(range, sizeof range, "%s", cim_adc_range_name(c->adc_range));
+    snprintf(nu, sizeof nu, "%.17g,%.17g", c->drift_nu_mean, c->drift_nu_std);
+    json_t *j = json_object();
+    json_object_set_new(j, "precision", json_string(label));
+    json_object_set_new(j, "array", json_string(array));
+    json_object_set_new(j, "encoding", json_string(cim_encoding_name(c->encoding)));
+    json_object_set_new(j, "cell-bits", json_integer(c->cell_bits));
+    json_object_set_new(j, "dac-bits", json_integer(c->dac_bits));
+    json_object_set_new(j, "on-off", isinf(c->on_off) ? json_string("inf") : json_real(c->on_off));
+    json_object_set_new(j, "adc-bits", json_integer(c->adc_bits));
+    json_object_set_new(j, "adc-range", json_string(range));
+    json_object_set_new(j, "calib", json_integer(calib));
+    json_object_set_new(j, "periph-bits", json_integer(c->periph_bits));
+    json_object_set_new(j, "round", json_string(quant_round_name(c->round)));
+    json_object_set_new(j, "saturate", json_boolean(c->overflow == QUANT_OVERFLOW_SATURATE));
+    json_object_set_new(j, "noise-model", json_string(cim_noise_model_name(c->noise_model)));
+    json_object_set_new(j, "prog-noise", json_real(c->prog_noise));
+    json_object_set_new(j, "read-noise", json_real(c->read_noise));
+    json_object_set_new(j, "drift-t", json_real(c->drift_t));
+    json_object_set_new(j, "drift-t0", json_real(c->drift_t0));
+    json_object_set_new(j, "drift-nu", json_string(nu));
+    json_object_set_new(j, "drift-comp", json_boolean(c->drift_comp));
+    json_object_set_new(j, "saf0", json_real(c->saf0));
+    json_object_set_new(j, "saf1", json_real(c->saf1));
+    json_object_set_new(j, "seed", json_integer((json_int_t)c->seed));
+    return j;
+}
+
+int cli_xbar_precision(const struct nn_model *m, int wbits, int abits, const char *cmd,
+                       const char *file)
+{
+    for (int p = 0; p < m->quant.n_prec; p++)
+        if ((wbits == 0 || m->quant.wbits[p] == wbits) &&
+            (abits == 0 || m->quant.abits[p] == abits))
+            return p;
+    fprintf(stderr, "cim %s: %s holds", cmd, file);
+    for (int p = 0; p < m->quant.n_prec; p++)
+        fprintf(stderr, "%s W%dA%d", p ? "," : "", m->quant.wbits[p], m->quant.abits[p]);
+    fprintf(stderr, "; --wbits %d --abits %d is not one of them\n", wbits, abits);
+    return -1;
+}
+
+int cli_config_file_args(const char *path, const struct cli_opt *opts, int nopts, char **out,
+                         int max, int *n, json_t **store, struct cim_err *err)
+{
+    json_error_t je;
+    json_t *root = json_load_file(path, 0, &je);
+    if (root == NULL)
+        return cim_err_set(err, CIM_EIO, "%s: not a JSON file (line %d: %s)", path, je.line,
+                           je.text);
+    *store = root;
+    if (!json_is_object(root))
+        return cim_err_set(err, CIM_EFORMAT, "%s: expected a JSON object of options", path);
+    const char *key;
+    json_t *val;
+    json_t *strs = json_array();
+    json_object_set_new(root, " args", strs); /* keeps the strings alive with root */
+    json_object_foreach(root, key, val)
+    {
+        if (strcmp(key, " args") == 0)
+            continue;
+        char name[64];
+        snprintf(name, sizeof name, "--%s", key);
+        const struct cli_opt *o = cli_opt_find(opts, nopts, name);
+        if (o == NULL || strcmp(key, "config") == 0)
+            return cim_err_set(err, CIM_EFORMAT, "%s: unknown option \"%s\"", path, key);
+        char buf[512];
+        if (o->kind == CLI_OPT_FLAG) {
+            if (!json_is_boolean(val))
+                return cim_err_set(err, CIM_EFORMAT, "%s: \"%s\" expects true or false", path,
+                                   key);
+            if (!json_is_true(val))
+                continue;
+            snprintf(buf, sizeof buf, "%s", name);
+        } else if (json_is_string(val)) {
+            snprintf(buf, sizeof buf, "%s=%s", name, json_string_value(val));
+        } else if (json_is_integer(val)) {
+            snprintf(buf, sizeof buf, "%s=%lld", name, (long long)json_integer_value(val));
+        } else if (json_is_real(val)) {
+            snprintf(buf, sizeof buf, "%s=%.17g", name, json_real_value(val));
+        } else {
+            return cim_err_set(err, CIM_EFORMAT, "%s: \"%s\" expects a number or a string", path,
+                               key);
+        }
+        if (*n >= max)
+            return cim_err_set(err, CIM_EFORMAT, "%s: too many options", path);
+        json_array_append_new(strs, json_string(buf));
+        out[(*n)++] = (char *)json_string_value(json_array_get(strs, json_array_size(strs) - 1));
+    }
+    return CIM_OK;
+}
+
+
+/* ---- one run ------------------------------------------------------------------ */
+
+/* Run images [0, n) of ds through the integer model on backend ex, batch at a
+ * time, first index offset `base` (keys the backend's draws); counts correct. */
+static int run_images(const struct nn_int_model *im, const struct nn_int_exec *ex,
+                      const struct data_set *ds, int n, int batch, long base, long *correct,
+                      struct cli_progress *pr, const char *what, struct cim_err *err)
+{
+    const size_t in = (size_t)ds->c * ds->h * ds->w;
+    const int classes = nn_int_model_classes(im);
+    float *x = malloc((size_t)batch * in * sizeof *x);
+    float *logits = malloc((size_t)batch * classes * sizeof *logits);
+    uint8_t *y = malloc((size_t)batch);
+    int *pred = malloc((size_t)batch * sizeof *pred);
+    int rc = CIM_OK;
+    if (x == NULL || logits == NULL || y == NULL || pred == NULL) {
+        rc = cim_err_set(err, CIM_ENOMEM, "out of memory for a batch of %d images", batch);
+        goto done;
+    }
+    *correct = 0;
+    const double t0 = cli_now();
+    for (int first = 0; first < n; first += batch) {
+        const int b = n - first < batch ? n - first : batch;
+        data_set_range(ds, first, b, x, y);
+        rc = nn_int_forward_exec(im, ex, x, b, base + first, logits);
+        if (rc != CIM_OK) {
+            cim_err_set(err, rc, "%s: forward pass failed (%s backend)", what, ex->name);
+            goto done;
+        }
+        nn_argmax_rows(logits, b, classes, pred);
+        for (int s = 0; s < b; s++)
+            *correct += pred[s] == y[s];
+        const double dt = cli_now() - t0;
+        cli_progress_draw(pr, "%s: %d/%d images, %.0f images/s", what, first + b, n,
+                          (first + b) / (dt > 0 ? dt : 1e-9));
+    }
+    cli_progress_clear(pr);
+done:
+    free(x);
+    free(logits);
+    free(y);
+    free(pred);
+    return rc;
+}
+
+int cli_infer_run(const struct nn_model *m, int p, const struct cim_xbar_config *cfg,
+                  const struct data_set *test, const struct data_set *train, int images,
+                  int calib, int batch, int integer, struct cli_progress *pr, const char *what,
+                  struct cli_infer_out *out, struct cim_err *err)
+{
+    memset(out, 0, sizeof *out);
+    out->correct_int = -1;
+    const double t_prog = cli_now();
+    struct cim_xbar *xb = cim_xbar_alloc(m, p, cfg, err);
+    if (xb == NULL)
+        return err->code;
+    out->program_seconds = cli_now() - t_prog;
+    out->reuses = cim_xbar_reuses(xb);
+    const struct nn_int_model *im = cim_xbar_int_model(xb);
+    struct nn_int_exec ex = cim_xbar_exec(xb);
+    long dummy;
+    int rc = CIM_OK;
+    if (cfg->adc_range == CIM_ADC_RANGE_MAX || cfg->adc_range == CIM_ADC_RANGE_PERCENTILE) {
+        const int nc = calib < train->n ? calib : train->n;
+        cim_xbar_calibrate_begin(xb);
+        if ((rc = run_images(im, &ex, train, nc, batch, 0, &dummy, pr, "ADC calibration",
+                             err)) != CIM_OK ||
+            (rc = cim_xbar_calibrate_end(xb, err)) != CIM_OK)
+            goto done;
+    }
+    const int n = images > 0 && images < test->n ? images : test->n;
+    out->images = n;
+    const double t_run = cli_now();
+    if ((rc = run_images(im, &ex, test, n, batch, 0, &out->correct, pr, what, err)) != CIM_OK)
+        goto done;
+    out->seconds = cli_now() - t_run;
+    if (integer) {
+        struct nn_int_exec exact = nn_int_exec_exact(im);
+        if ((rc = run_images(im, &exact, test, n, batch, 0, &out->correct_int, pr, "integer",
+                             err)) != CIM_OK)
+            goto done;
+    }
+    out->layers = json_array();
+    for (int i = 0; i < m->n_layers; i++) {
+        struct cim_xbar_stats st;
+        cim_xbar_stats(xb, i, &st);
+        if (!st.is_weight_layer)
+            continue;
+        json_t *sh = json_array();
+        for (int j = 0; j < st.w_slices; j++)
+            json_array_append_new(sh, json_integer(st.adc_shift[j]));
+        json_array_append_new(
+            out->layers,
+            json_pack("{s:i, s:s, s:i, s:i, s:i, s:i, s:o, s:i, s:f, s:f, s:f, s:f, s:f, s:f, "
+                      "s:f}",
+                      "layer", i, "type", nn_layer_type_name(m->layers[i].type), "row_tiles",
+                      st.row_tiles, "col_tiles", st.col_tiles, "in_slices", st.in_slices,
+                      "w_slices", st.w_slices, "adc_step_log2", sh, "periph_shift",
+                      st.periph_shift, "reads_per_image", (double)st.reads / n,
+                      "conversions_per_image", (double)st.conversions / n, "skipped_reads",
+                      st.reads ? (double)st.reads_skipped / (double)st.reads : 0.0, "clipped",
+                      st.conversions ? (double)st.clipped / (double)st.conversions : 0.0,
+                      "rms_error", st.outputs ? sqrt(st.err_sq / (double)st.outputs) : 0.0,
+                      "relative_error", st.ref_sq > 0 ? sqrt(st.err_sq / st.ref_sq) : 0.0,
+                      "drift_gain", st.drift_gain));
+    }
+done:
+    cim_xbar_free(xb);
+    return rc;
+}

@@ -1,0 +1,79 @@
+/*
+ * xbar_opts.h: the crossbar's command-line options, shared by `cim infer` and
+ * `cim sweep`, and one crossbar run over the test set.
+ *
+ * The options (--array, --adc-bits, --prog-noise, ...) land in a struct
+ * cli_xbar_args; cli_xbar_config() checks them and makes the struct
+ * cim_xbar_config; cli_xbar_config_json() writes the effective configuration
+ * back in the same names, so a result can be reproduced. A JSON config file
+ * becomes extra "--key=value" arguments (cli_config_file_args()).
+ * cli_infer_run() programs a model, calibrates its ADCs when the range asks
+ * for it, classifies test images and collects the per-layer statistics.
+ */
+#ifndef CIM_CLI_XBAR_OPTS_H
+#define CIM_CLI_XBAR_OPTS_H
+
+#include <jansson.h>
+
+#include "cim/xbar.h"
+#include "cli/cli.h"
+
+/* The number of crossbar options cli_xbar_opts() fills. */
+#define CLI_XBAR_OPTS 23
+
+struct cli_xbar_args {
+    const char *array, *encoding, *adc_range, *round, *noise_model, *drift_nu, *on_off;
+    int wbits, abits, calib;
+    int cell_bits, dac_bits, adc_bits, periph_bits, saturate, drift_comp;
+    double prog_noise, read_noise, drift_t, drift_t0, saf0, saf1;
+    uint64_t seed;
+};
+
+/* The defaults of every option (those of cim_xbar_config_default(); calib 512). */
+void cli_xbar_args_default(struct cli_xbar_args *a);
+
+/* Fill opts[0 .. CLI_XBAR_OPTS) with the crossbar's options writing into *a;
+ * returns CLI_XBAR_OPTS. */
+int cli_xbar_opts(struct cli_xbar_args *a, struct cli_opt *opts);
+
+/* The configuration of the arguments; CLI_EXIT_OK, or CLI_EXIT_USAGE after a
+ * one-line "cim CMD: reason" naming the option. */
+int cli_xbar_config(const struct cli_xbar_args *a, const char *cmd, struct cim_xbar_config *c);
+
+/* The effective configuration in the options' names (a new reference). */
+json_t *cli_xbar_config_json(const struct cim_xbar_config *c, const char *label, int calib);
+
+/* The precision index of m that --wbits/--abits name (0 for the defaults), or
+ * -1 after a one-line message on stderr listing the stored precisions. */
+int cli_xbar_precision(const struct nn_model *m, int wbits, int abits, const char *cmd,
+                       const char *file);
+
+/* The options of JSON file `path` ({"adc-bits": 6, "drift-comp": true, ...},
+ * keys among opts) as "--key=value" strings appended to out[*n ..] (at most
+ * max in all); the strings live in *store, which the caller frees with
+ * json_decref() (set even on failure). CIM_OK, or CIM_EIO / CIM_EFORMAT with
+ * a message naming the file and the key. */
+int cli_config_file_args(const char *path, const struct cli_opt *opts, int nopts, char **out,
+                         int max, int *n, json_t **store, struct cim_err *err);
+
+/* ---- one run ------------------------------------------------------------------ */
+
+struct cli_infer_out {
+    int images;
+    long correct, correct_int;   /* correct_int: the exact integer path (-1 if not run) */
+    double seconds, program_seconds;
+    int reuses;                  /* cim_xbar_reuses() */
+    json_t *layers;              /* per-layer statistics (new reference; caller frees) */
+};
+
+/* Program model m at precision p with cfg; when the ADC range is calibrated,
+ * calibrate on the first `calib` images of `train` (must then be loaded);
+ * classify the first `images` of `test` (all for images <= 0), `batch` at a
+ * time; with `integer`, also run the exact integer path on the same images.
+ * Progress on pr, labelled `what`. CIM_OK or an error with a message. */
+int cli_infer_run(const struct nn_model *m, int p, const struct cim_xbar_config *cfg,
+                  const struct data_set *test, const struct data_set *train, int images,
+                  int calib, int batch, int integer, struct cli_progress *pr, const char *what,
+                  struct cli_infer_out *out, struct cim_err *err);
+
+#endif
