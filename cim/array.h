@@ -22,7 +22,8 @@
 #include <stddef.h>
 
 /* cur[0 .. ncol) = sum over i < n of x[i] times row rows[i] of g (row stride
- * ld floats); 0 for n = 0. Rows are added in the order given. */
+ * ld floats); x NULL means every step is 1 (a 1-bit DAC); 0 for n = 0. Rows
+ * are added in the order given. */
 void cim_array_read(const float *g, size_t ld, const int *rows, const float *x, int n, int ncol,
                     float *cur);
 

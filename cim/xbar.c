@@ -760,17 +760,29 @@ static int xbar_matmul(void *ctx, int layer, const uint16_t *a, int64_t *acc, in
                 cnt[s] = 0;
             /* branch-free: write every slice's entry, advance only where the step
              * is not 0 (bit slices of activations are too random to predict) */
-            for (int r = 0; r < rn; r++) {
-                const unsigned code = av[r];
-                if (code == 0)
-                    continue;
-                for (int s = 0; s < S_in; s++) {
-                    const int xv = (int)((code >> (s * dac)) & (unsigned)mask);
-                    const int at = s * rmax + cnt[s];
-                    rows[at] = r0 + r;
-                    xs[at] = (float)xv;
-                    x2[at] = (float)(xv * xv);
-                    cnt[s] += xv != 0;
+            if (dac == 1) { /* steps are 0 or 1: only the rows are needed */
+                for (int r = 0; r < rn; r++) {
+                    const unsigned code = av[r];
+                    if (code == 0)
+                        continue;
+                    for (int s = 0; s < S_in; s++) {
+                        rows[s * rmax + cnt[s]] = r0 + r;
+                        cnt[s] += (int)((code >> s) & 1u);
+                    }
+                }
+            } else {
+                for (int r = 0; r < rn; r++) {
+                    const unsigned code = av[r];
+                    if (code == 0)
+                        continue;
+                    for (int s = 0; s < S_in; s++) {
+                        const int xv = (int)((code >> (s * dac)) & (unsigned)mask);
+                        const int at = s * rmax + cnt[s];
+                        rows[at] = r0 + r;
+                        xs[at] = (float)xv;
+                        x2[at] = (float)(xv * xv);
+                        cnt[s] += xv != 0;
+                    }
                 }
             }
             /* the read noise of every driven slice's read, in one call: keyed by
@@ -789,16 +801,21 @@ static int xbar_matmul(void *ctx, int layer, const uint16_t *a, int64_t *acc, in
             for (int s = 0, q = 0; s < S_in; s++) {
                 if (cnt[s] == 0)
                     continue;
-                int sx = 0, sx2 = 0;
-                for (int i = 0; i < cnt[s]; i++) {
-                    sx += (int)xs[s * rmax + i];
-                    sx2 += (int)x2[s * rmax + i];
+                int sx = cnt[s], sx2 = cnt[s]; /* 1-bit DAC: every step is 1 */
+                const float *xr = NULL, *xr2 = NULL;
+                if (dac > 1) {
+                    xr = xs + s * rmax;
+                    xr2 = x2 + s * rmax;
+                    sx = sx2 = 0;
+                    for (int i = 0; i < cnt[s]; i++) {
+                        sx += (int)xr[i];
+                        sx2 += (int)xr2[i];
+                    }
                 }
-                cim_array_read(l->g, (size_t)l->ncol, rows + s * rmax, xs + s * rmax, cnt[s],
-                               l->ncol, cur);
+                cim_array_read(l->g, (size_t)l->ncol, rows + s * rmax, xr, cnt[s], l->ncol, cur);
                 if (l->g2 != NULL)
-                    cim_array_read(l->g2, (size_t)l->ncol, rows + s * rmax, x2 + s * rmax,
-                                   cnt[s], l->ncol, var);
+                    cim_array_read(l->g2, (size_t)l->ncol, rows + s * rmax, xr2, cnt[s], l->ncol,
+                                   var);
                 const double leak = xb->g0 * (double)sx;
                 const double sd_add = c->read_noise * xb->unit * sqrt((double)sx2);
                 const float *vr = l->g2 != NULL ? var : NULL;
