@@ -465,6 +465,58 @@ START_TEST(test_config_errors)
 }
 END_TEST
 
+/* Read noise at the column: a read of m rows with 1-bit steps gets a current
+ * deviation read_noise * unit * sqrt(m) (unit: level units per Gmax, L / (1 -
+ * Gmin/Gmax)), drawn afresh per sample. With offset encoding every column
+ * carries a large current (no clipping at 0) and the periphery subtracts the
+ * reference column's code, so an output's error over the S = 4 slices of 2 bits
+ * has variance sum_j 16^j 2 (sd^2 + 1/12) (two independent noisy codes per
+ * slice, each also rounded: 1/12 of a step squared). Measured per output over
+ * V samples and averaged over the layer's 84 outputs: each estimate has a
+ * relative standard error of sqrt(2 / V) = 10%, the average less (outputs of
+ * one array share its reference column, so not 84 times less); 20% catches a
+ * missing unit factor (9x) or a deviation in sqrt(sum x) instead of sum x. */
+START_TEST(test_read_noise_variance)
+{
+    struct nn_model *m = shipped("lenet5-fmnist");
+    struct cim_xbar_config c = cim_xbar_config_default();
+    c.encoding = CIM_ENCODING_OFFSET;
+    c.read_noise = 0.1;
+    struct cim_xbar *xb = xbar(m, 0, &c);
+    struct nn_int_exec ex = cim_xbar_exec(xb);
+    enum { V = 200, K = 120, O = 84, ROWS = 100 };
+    static uint16_t a[V * K];
+    static int64_t acc[V * O];
+    for (int v = 0; v < V; v++)
+        for (int k = 0; k < K; k++)
+            a[v * K + k] = k < ROWS; /* slice 0 only: one read per sample */
+    ck_assert_int_eq(ex.matmul(ex.ctx, 5, a, acc, V, O, K, 0, 1), CIM_OK);
+    const int32_t *w = nn_int_model_codes(cim_xbar_int_model(xb), 5);
+    const double unit = 3.0 / (1.0 - 1.0 / c.on_off);
+    const double sd = c.read_noise * unit * sqrt((double)ROWS);
+    const double want = (1 + 16 + 256 + 4096) * 2.0 * (sd * sd + 1.0 / 12.0);
+    double var_sum = 0.0, mean_sum = 0.0;
+    for (int o = 0; o < O; o++) {
+        int64_t exact = 0;
+        for (int k = 0; k < ROWS; k++)
+            exact += w[o * K + k];
+        double s1 = 0, s2 = 0;
+        for (int v = 0; v < V; v++) {
+            const double e = (double)(acc[v * O + o] - exact);
+            s1 += e;
+            s2 += e * e;
+        }
+        mean_sum += s1 / V;
+        var_sum += s2 / V - (s1 / V) * (s1 / V);
+    }
+    const double var = var_sum / O, mean = mean_sum / O;
+    ck_assert_msg(fabs(var / want - 1.0) < 0.2, "error variance %g, expected %g", var, want);
+    ck_assert_msg(fabs(mean) < 5.0 * sqrt(want / V), "mean error %g", mean);
+    cim_xbar_free(xb);
+    nn_model_free(m);
+}
+END_TEST
+
 static Suite *cim_suite(void)
 {
     Suite *s = suite_create("cim");
@@ -479,6 +531,7 @@ static Suite *cim_suite(void)
     tcase_add_test(t, test_stats_counts);
     tcase_add_test(t, test_adc_ranges);
     tcase_add_test(t, test_drift_gain);
+    tcase_add_test(t, test_read_noise_variance);
     tcase_add_test(t, test_config_errors);
     tcase_set_timeout(t, 600);
     suite_add_tcase(s, t);
