@@ -133,6 +133,7 @@ int cli_parse_ints(const char *s, int *v, int max, int lo, int hi);
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_infer(int argc, char **argv);
+int cmd_sweep(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 

@@ -23,6 +23,7 @@ static const struct cli_command commands[] = {
     {"train", cmd_train, "train a network (lenet5 or mlp) on Fashion-MNIST, save it as HDF5"},
     {"eval", cmd_eval, "accuracy of a model file on the full test set"},
     {"infer", cmd_infer, "run a quantized model on the crossbar model: accuracy and error sources"},
+    {"sweep", cmd_sweep, "a grid of crossbar options x seeds: HDF5 runs, CSV summary, plot"},
     {"info", cmd_info, "layers, shapes, parameters and training record of a model file"},
     {"bench", cmd_bench, "measure sgemm rate, training and inference throughput"},
 };

@@ -625,3 +625,132 @@ int data_h5_open(struct data_h5io *io, const char *path, const char *what, hid_t
     H5Pclose(fapl);
     return rc;
 }
+
+/* ---- one-dimensional columns ---------------------------------------------------- */
+
+int data_h5_put_column(struct data_h5io *io, hid_t loc, const char *dpath, const char *name,
+                       hid_t ftype, hid_t mtype, size_t n, const void *data)
+{
+    hsize_t dims[1] = {n};
+    hid_t space = H5Screate_simple(1, dims, NULL);
+    if (space < 0)
+        return data_h5_fail(io, CIM_EIO, dpath, "cannot create dataset");
+    int rc = CIM_OK;
+    hid_t d = H5Dcreate2(loc, name, ftype, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (d < 0) {
+        rc = data_h5_fail(io, CIM_EIO, dpath, "cannot create dataset");
+    } else {
+        if (n > 0 && H5Dwrite(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
+            rc = data_h5_fail(io, CIM_EIO, dpath, "cannot write dataset");
+        if (H5Dclose(d) < 0 && rc == CIM_OK)
+            rc = data_h5_fail(io, CIM_EIO, dpath, "cannot close dataset");
+    }
+    if (H5Sclose(space) < 0 && rc == CIM_OK)
+        rc = data_h5_fail(io, CIM_EIO, dpath, "cannot close dataspace");
+    return rc;
+}
+
+int data_h5_put_strings(struct data_h5io *io, hid_t loc, const char *dpath, const char *name,
+                        size_t n, const char *const *s)
+{
+    hid_t t = data_h5_str_vl();
+    if (t < 0)
+        return data_h5_fail(io, CIM_EIO, dpath, "cannot make a string type");
+    int rc = data_h5_put_column(io, loc, dpath, name, t, t, n, s);
+    if (H5Tclose(t) < 0 && rc == CIM_OK)
+        rc = data_h5_fail(io, CIM_EIO, dpath, "cannot close a string type");
+    return rc;
+}
+
+/* Open 1-D dataset `name`, check its class and length. */
+static int column_open(struct data_h5io *io, hid_t loc, const char *dpath, const char *name,
+                       H5T_class_t cls, const char *expect, size_t n, hid_t *d)
+{
+    *d = H5I_INVALID_HID;
+    htri_t e = H5Lexists(loc, name, H5P_DEFAULT);
+    if (e < 0)
+        return data_h5_fail(io, CIM_EFORMAT, dpath, "cannot look up dataset");
+    if (e == 0)
+        return data_h5_bad(io, CIM_EFORMAT, dpath, "missing dataset (%s [%zu])", expect, n);
+    hid_t ds = H5Dopen2(loc, name, H5P_DEFAULT);
+    if (ds < 0)
+        return data_h5_fail(io, CIM_EFORMAT, dpath, "cannot open as a dataset");
+    int rc = CIM_OK;
+    hid_t t = H5Dget_type(ds), space = H5Dget_space(ds);
+    if (t < 0 || space < 0) {
+        rc = data_h5_fail(io, CIM_EFORMAT, dpath, "cannot read the dataset's type and shape");
+    } else {
+        hsize_t dims[1];
+        int rank = H5Sget_simple_extent_ndims(space);
+        if (H5Tget_class(t) != cls) {
+            char td[32];
+            data_h5_type_desc(t, td, sizeof td);
+            rc = data_h5_bad(io, CIM_EFORMAT, dpath, "type is %s; expected %s", td, expect);
+        } else if (rank != 1 || H5Sget_simple_extent_dims(space, dims, NULL) < 0 ||
+                   dims[0] != n) {
+            rc = data_h5_bad(io, CIM_EFORMAT, dpath, "expected %zu values in one dimension", n);
+        }
+    }
+    if (t >= 0)
+        H5Tclose(t);
+    if (space >= 0)
+        H5Sclose(space);
+    if (rc != CIM_OK)
+        H5Dclose(ds);
+    else
+        *d = ds;
+    return rc;
+}
+
+int data_h5_get_column(struct data_h5io *io, hid_t loc, const char *dpath, const char *name,
+                       H5T_class_t cls, hid_t mtype, size_t n, void *out)
+{
+    hid_t d;
+    const char *expect = cls == H5T_FLOAT ? "numbers" : "integers";
+    int rc = column_open(io, loc, dpath, name, cls, expect, n, &d);
+    if (rc != CIM_OK)
+        return rc;
+    if (n > 0 && H5Dread(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, out) < 0)
+        rc = data_h5_fail(io, CIM_EFORMAT, dpath, "cannot read dataset");
+    H5Dclose(d);
+    return rc;
+}
+
+int data_h5_get_strings(struct data_h5io *io, hid_t loc, const char *dpath, const char *name,
+                        size_t n, char **out)
+{
+    for (size_t i = 0; i < n; i++)
+        out[i] = NULL;
+    hid_t d;
+    int rc = column_open(io, loc, dpath, name, H5T_STRING, "strings", n, &d);
+    if (rc != CIM_OK)
+        return rc;
+    char **vl = n > 0 ? calloc(n, sizeof *vl) : NULL;
+    hid_t t = data_h5_str_vl();
+    if ((n > 0 && vl == NULL) || t < 0) {
+        rc = cim_err_set(io->err, CIM_ENOMEM, "%s: %s: out of memory", io->file, dpath);
+    } else if (n > 0 && H5Dread(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, vl) < 0) {
+        rc = data_h5_fail(io, CIM_EFORMAT, dpath, "cannot read dataset (variable-length UTF-8 "
+                          "strings expected)");
+    } else {
+        for (size_t i = 0; i < n && rc == CIM_OK; i++) {
+            const char *s = vl[i] ? vl[i] : "";
+            if ((out[i] = malloc(strlen(s) + 1)) == NULL)
+                rc = cim_err_set(io->err, CIM_ENOMEM, "%s: %s: out of memory", io->file, dpath);
+            else
+                memcpy(out[i], s, strlen(s) + 1);
+        }
+        for (size_t i = 0; i < n; i++)
+            H5free_memory(vl[i]);
+    }
+    if (t >= 0)
+        H5Tclose(t);
+    free(vl);
+    H5Dclose(d);
+    if (rc != CIM_OK)
+        for (size_t i = 0; i < n; i++) {
+            free(out[i]);
+            out[i] = NULL;
+        }
+    return rc;
+}
