@@ -14,6 +14,8 @@ packages=(
   check libsubunit-dev                         # tests
   iverilog verilator                           # RTL simulation and lint (rtl tier)
   yosys opensta qflow-tech-osu018              # synthesis flow (rtl/flow, slow tier)
+  libplplot-dev plplot-driver-cairo            # figures (PNG through cairo)
+  fonts-dejavu-core                            # the figures' font
   dataset-fashion-mnist                        # the data set
 )
 missing=()
