@@ -169,7 +169,7 @@ int cmd_infer(int argc, char **argv)
             (double)r.correct_int / n, "correct_integer", (json_int_t)r.correct_int,
             "reuses_high_arrays", r.reuses, "program_seconds", r.program_seconds,
             "images_per_second", n / (r.seconds > 0 ? r.seconds : 1e-9), "config",
-            cli_xbar_config_json(&cfg, label, calibrated ? xa.calib : 0), "layers", r.layers);
+            cli_xbar_config_json(&cfg, m->quant.wbits[p], m->quant.abits[p], xa.calib), "layers", r.layers);
         cli_print_json(j);
         json_decref(j);
     } else {

@@ -41,15 +41,15 @@ int cli_xbar_opts(struct cli_xbar_args *a, struct cli_opt *opts)
          8, NULL, 0},
         {"--on-off", CLI_OPT_STRING, &a->on_off, "R", "Gmax/Gmin above 1, or inf (default 100)", 0,
          0, NULL, 0},
-        {"--adc-bits", CLI_OPT_INT, &a->adc_bits, "B", "ADC resolution, 1..24 (default lossless)",
-         1, 24, NULL, 0},
+        {"--adc-bits", CLI_OPT_INT, &a->adc_bits, "B", "ADC resolution, 1..24 (default 0: "
+         "lossless)", 0, 24, NULL, 0},
         {"--adc-range", CLI_OPT_STRING, &a->adc_range, "R", "lossless (full scale), max, "
          "percentile:P (calibrated on training images) or fixed:V level units (default "
          "lossless)", 0, 0, NULL, 0},
         {"--calib", CLI_OPT_INT, &a->calib, "N", "training images for calibrated ADC ranges "
          "(default 512)", 1, 60000, NULL, 0},
-        {"--periph-bits", CLI_OPT_INT, &a->periph_bits, "B", "periphery output width, MSB-aligned "
-         "(default lossless)", 2, 62, NULL, 0},
+        {"--periph-bits", CLI_OPT_INT, &a->periph_bits, "B", "periphery output width 2..62, "
+         "MSB-aligned (default 0: lossless)", 0, 62, NULL, 0},
         {"--round", CLI_OPT_CHOICE, &a->round, NULL, "periphery rounding (default floor)", 0, 0,
          "floor|half-up|half-even", 0},
         {"--saturate", CLI_OPT_FLAG, &a->saturate, NULL, "periphery saturates (default: wraps)", 0,
@@ -187,7 +187,7 @@ static void fmt_num(char *buf, size_t n, double v)
     }
 }
 
-json_t *cli_xbar_config_json(const struct cim_xbar_config *c, const char *label, int calib)
+json_t *cli_xbar_config_json(const struct cim_xbar_config *c, int wbits, int abits, int calib)
 {
     char array[32], range[64], nu[64];
     snprintf(array, sizeof array, "%dx%d", c->rows, c->cols);
@@ -203,7 +203,8 @@ json_t *cli_xbar_config_json(const struct cim_xbar_config *c, const char *label,
     fmt_num(sd, sizeof sd, c->drift_nu_std);
     snprintf(nu, sizeof nu, "%s,%s", m, sd);
     json_t *j = json_object();
-    json_object_set_new(j, "precision", json_string(label));
+    json_object_set_new(j, "wbits", json_integer(wbits));
+    json_object_set_new(j, "abits", json_integer(abits));
     json_object_set_new(j, "array", json_string(array));
     json_object_set_new(j, "encoding", json_string(cim_encoding_name(c->encoding)));
     json_object_set_new(j, "cell-bits", json_integer(c->cell_bits));

@@ -40,8 +40,10 @@ int cli_xbar_opts(struct cli_xbar_args *a, struct cli_opt *opts);
  * one-line "cim CMD: reason" naming the option. */
 int cli_xbar_config(const struct cli_xbar_args *a, const char *cmd, struct cim_xbar_config *c);
 
-/* The effective configuration in the options' names (a new reference). */
-json_t *cli_xbar_config_json(const struct cim_xbar_config *c, const char *label, int calib);
+/* The effective configuration in the options' names (a new reference), the
+ * precision as wbits and abits: a --config file of exactly this object
+ * reproduces the run. */
+json_t *cli_xbar_config_json(const struct cim_xbar_config *c, int wbits, int abits, int calib);
 
 /* The precision index of m that --wbits/--abits name (0 for the defaults), or
  * -1 after a one-line message on stderr listing the stored precisions. */

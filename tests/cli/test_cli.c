@@ -499,6 +499,17 @@ START_TEST(test_infer)
     ck_assert(json_is_true(json_object_get(c, "drift-comp")));
     ck_assert(json_real_value(json_object_get(c, "read-noise")) == 0.01);
     ck_assert_int_eq(json_array_size(json_object_get(j, "layers")), 5);
+    /* the printed configuration, as a config file, reproduces the run */
+    const double acc_cfg = json_real_value(json_object_get(j, "accuracy"));
+    const char *again = tmp("again.json");
+    ck_assert_int_eq(json_dump_file(c, again, 0), 0);
+    json_decref(j);
+    run_cim(&r, (const char *[]){"infer", model, "--config", again, "--images", "200", "--json",
+                                 NULL});
+    ck_assert_msg(r.status == 0, "infer --config (printed): %s", r.err);
+    j = json_loads(r.out, 0, &e);
+    ck_assert_ptr_nonnull(j);
+    ck_assert(json_real_value(json_object_get(j, "accuracy")) == acc_cfg);
     json_decref(j);
     /* the ideal crossbar: exactly the integer accuracy, per layer no error */
     run_cim(&r, (const char *[]){"infer", model, "--images", "1000", "--json", NULL});
