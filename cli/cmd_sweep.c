@@ -13,7 +13,8 @@
  *
  * Named studies (--study) are the standard grids: `adc` (ADC bits 2..10 x
  * W8A8/W4A4 x cell bits 1, 2, 4, calibrated max ranges unless --adc-range says
- * otherwise) and `noise` (programming noise 0..0.15 of Gmax x W8A8/W4A4).
+ * otherwise) and `noise` (programming noise 0..0.15 of Gmax x W8A8/W4A4 x read
+ * noise 0 and 0.02).
  *
  * Points run one after another, each on all threads (the crossbar backend
  * cuts its images into fixed chunks), so results do not depend on the thread
@@ -326,7 +327,7 @@ done:
 static int study_grid(const char *study, const struct cli_opt *xopts, int nx, struct vary *v,
                       int *nv, struct cli_xbar_args *base, int range_given)
 {
-    const char *specs[3];
+    const char *specs[4];
     int n = 0;
     if (strcmp(study, "adc") == 0) {
         specs[n++] = "adc-bits=2:10";
@@ -337,6 +338,7 @@ static int study_grid(const char *study, const struct cli_opt *xopts, int nx, st
     } else if (strcmp(study, "noise") == 0) {
         specs[n++] = "prog-noise=0,0.01,0.02,0.03,0.05,0.075,0.1,0.15";
         specs[n++] = "wbits=8,4";
+        specs[n++] = "read-noise=0,0.02";
     } else {
         return cli_usage_error("sweep", "--study '%s': expected adc or noise", study), -1;
     }
@@ -358,7 +360,7 @@ int cmd_sweep(int argc, char **argv)
         {"--seeds", CLI_OPT_INT, &seeds, "K", "repetitions of every point, seeds S..S+K-1 "
          "(default 1)", 1, 100000, NULL, 0},
         {"--study", CLI_OPT_CHOICE, &study, NULL, "a named grid: adc (ADC bits 2..10 x W8/W4 x "
-         "cell bits 1,2,4) or noise (programming noise 0..0.15 x W8/W4)", 0, 0, "adc|noise", 0},
+         "cell bits 1,2,4) or noise (programming noise 0..0.15 x W8/W4 x read noise 0, 0.02)", 0, 0, "adc|noise", 0},
         {"--images", CLI_OPT_INT, &images, "N", "the first N test images (default all 10,000)",
          1, 1 << 30, NULL, 0},
         {"--data", CLI_OPT_STRING, &data, "DIR",

@@ -200,10 +200,10 @@ int data_h5_put_u64(struct data_h5io *io, hid_t obj, const char *opath, const ch
     return data_h5_put_attr(io, obj, opath, name, H5T_STD_U64LE, H5T_NATIVE_UINT64, 0, NULL, &v);
 }
 
-/* A float32 dataset `name` in `loc` of the given extents; `data` may be NULL when
- * an extent is 0 (HDF5 allows empty datasets; there is nothing to write). */
-int data_h5_put_floats(struct data_h5io *io, hid_t loc, const char *dpath, const char *name,
-                       int rank, const hsize_t *dims, const float *data)
+/* A dataset `name` in `loc` of file type ftype and the given extents, written
+ * from memory type mtype; `data` may be NULL when an extent is 0. */
+static int put_dataset(struct data_h5io *io, hid_t loc, const char *dpath, const char *name,
+                       hid_t ftype, hid_t mtype, int rank, const hsize_t *dims, const void *data)
 {
     hsize_t n = 1;
     for (int i = 0; i < rank; i++)
@@ -212,11 +212,11 @@ int data_h5_put_floats(struct data_h5io *io, hid_t loc, const char *dpath, const
     if (space < 0)
         return data_h5_fail(io, CIM_EIO, dpath, "cannot create dataset");
     int rc = CIM_OK;
-    hid_t d = H5Dcreate2(loc, name, H5T_IEEE_F32LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t d = H5Dcreate2(loc, name, ftype, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     if (d < 0) {
         rc = data_h5_fail(io, CIM_EIO, dpath, "cannot create dataset");
     } else {
-        if (n > 0 && H5Dwrite(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
+        if (n > 0 && H5Dwrite(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
             rc = data_h5_fail(io, CIM_EIO, dpath, "cannot write dataset");
         if (H5Dclose(d) < 0 && rc == CIM_OK)
             rc = data_h5_fail(io, CIM_EIO, dpath, "cannot close dataset");
@@ -224,6 +224,14 @@ int data_h5_put_floats(struct data_h5io *io, hid_t loc, const char *dpath, const
     if (H5Sclose(space) < 0 && rc == CIM_OK)
         rc = data_h5_fail(io, CIM_EIO, dpath, "cannot close dataspace");
     return rc;
+}
+
+/* A float32 dataset `name` in `loc` of the given extents; `data` may be NULL when
+ * an extent is 0 (HDF5 allows empty datasets; there is nothing to write). */
+int data_h5_put_floats(struct data_h5io *io, hid_t loc, const char *dpath, const char *name,
+                       int rank, const hsize_t *dims, const float *data)
+{
+    return put_dataset(io, loc, dpath, name, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, rank, dims, data);
 }
 
 int data_h5_group_create(struct data_h5io *io, hid_t loc, const char *name, const char *gpath,
@@ -631,23 +639,8 @@ int data_h5_open(struct data_h5io *io, const char *path, const char *what, hid_t
 int data_h5_put_column(struct data_h5io *io, hid_t loc, const char *dpath, const char *name,
                        hid_t ftype, hid_t mtype, size_t n, const void *data)
 {
-    hsize_t dims[1] = {n};
-    hid_t space = H5Screate_simple(1, dims, NULL);
-    if (space < 0)
-        return data_h5_fail(io, CIM_EIO, dpath, "cannot create dataset");
-    int rc = CIM_OK;
-    hid_t d = H5Dcreate2(loc, name, ftype, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    if (d < 0) {
-        rc = data_h5_fail(io, CIM_EIO, dpath, "cannot create dataset");
-    } else {
-        if (n > 0 && H5Dwrite(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
-            rc = data_h5_fail(io, CIM_EIO, dpath, "cannot write dataset");
-        if (H5Dclose(d) < 0 && rc == CIM_OK)
-            rc = data_h5_fail(io, CIM_EIO, dpath, "cannot close dataset");
-    }
-    if (H5Sclose(space) < 0 && rc == CIM_OK)
-        rc = data_h5_fail(io, CIM_EIO, dpath, "cannot close dataspace");
-    return rc;
+    const hsize_t dims[1] = {n};
+    return put_dataset(io, loc, dpath, name, ftype, mtype, 1, dims, data);
 }
 
 int data_h5_put_strings(struct data_h5io *io, hid_t loc, const char *dpath, const char *name,

@@ -26,20 +26,6 @@
 #define DATA_H5_FMT __attribute__((format(printf, 4, 5)))
 #else
 #define DATA_H5_FMT
-/* 1-D datasets ("columns") of n values: numbers of file type ftype written from
- * memory type mtype; variable-length UTF-8 strings. Readers check the class
- * (H5T_INTEGER, H5T_FLOAT, strings) and the length n, with messages naming
- * dpath; strings come back as new strings the caller frees (all NULL on
- * failure). */
-int data_h5_put_column(struct data_h5io *io, hid_t loc, const char *dpath, const char *name,
-                       hid_t ftype, hid_t mtype, size_t n, const void *data);
-int data_h5_put_strings(struct data_h5io *io, hid_t loc, const char *dpath, const char *name,
-                        size_t n, const char *const *s);
-int data_h5_get_column(struct data_h5io *io, hid_t loc, const char *dpath, const char *name,
-                       H5T_class_t cls, hid_t mtype, size_t n, void *out);
-int data_h5_get_strings(struct data_h5io *io, hid_t loc, const char *dpath, const char *name,
-                        size_t n, char **out);
-
 #endif
 
 /* What one save or load is working on, for messages. */

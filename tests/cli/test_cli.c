@@ -21,120 +21,46 @@
 #include <jansson.h>
 
 #include "data/model_file.h"
+#include "cli/cli_testutil.h"
 #include "testutil.h"
-
-#define OUT_MAX (1 << 16)
-
-struct run {
-    int status; /* exit code, or 128 + signal */
-    char out[OUT_MAX];
-    char err[OUT_MAX];
-};
-
-static void slurp(int fd, char *buf)
-{
-    size_t n = 0;
-    ssize_t r;
-    while ((r = read(fd, buf + n, OUT_MAX - 1 - n)) > 0)
-        n += (size_t)r;
-    buf[n] = '\0';
-}
-
-/* Run $CIM_BIN with the NULL-terminated arguments; stdout and stderr go to files
- * so that large outputs never block. */
-static void run_cim(struct run *r, const char *const *args)
-{
-    const char *bin = getenv("CIM_BIN");
-    ck_assert_msg(bin != NULL && *bin, "CIM_BIN is not set");
-    char po[600], pe[600];
-    snprintf(po, sizeof po, "%s/stdout", test_tmpdir());
-    snprintf(pe, sizeof pe, "%s/stderr", test_tmpdir());
-    pid_t pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        int fo = open(po, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        int fe = open(pe, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        dup2(fo, 1);
-        dup2(fe, 2);
-        char *argv[64];
-        int n = 0;
-        argv[n++] = (char *)bin;
-        for (; args[n - 1] != NULL && n < 63; n++)
-            argv[n] = (char *)args[n - 1];
-        argv[n] = NULL;
-        execv(bin, argv);
-        _exit(127);
-    }
-    int st;
-    waitpid(pid, &st, 0);
-    r->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-    int fo = open(po, O_RDONLY), fe = open(pe, O_RDONLY);
-    slurp(fo, r->out);
-    slurp(fe, r->err);
-    close(fo);
-    close(fe);
-}
-
-static int count_lines(const char *s)
-{
-    int n = 0;
-    for (; *s; s++)
-        n += *s == '\n';
-    return n;
-}
 
 /* Exit status `code`, exactly one line on stderr containing `needle`. */
 static void expect_error(const char *const *args, int code, const char *needle)
 {
-    static struct run r;
-    run_cim(&r, args);
+    static struct cli_run r;
+    test_run_cim(&r, args);
     ck_assert_msg(r.status == code, "%s ...: exit %d, expected %d; stderr: %s", args[0], r.status,
                   code, r.err);
-    ck_assert_msg(count_lines(r.err) == 1, "expected one line on stderr, got: %s", r.err);
+    ck_assert_msg(test_count_lines(r.err) == 1, "expected one line on stderr, got: %s", r.err);
     ck_assert_msg(strstr(r.err, needle) != NULL, "stderr '%s' lacks '%s'", r.err, needle);
-}
-
-static const char *tmp(const char *name)
-{
-    static char buf[8][600];
-    static int k;
-    k = (k + 1) % 8;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", test_tmpdir(), name);
-    return buf[k];
-}
-
-static int exists(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0;
 }
 
 /* ---- usage ----------------------------------------------------------------- */
 
 START_TEST(test_version_help)
 {
-    static struct run r;
-    run_cim(&r, (const char *[]){"--version", NULL});
+    static struct cli_run r;
+    test_run_cim(&r, (const char *[]){"--version", NULL});
     ck_assert_int_eq(r.status, 0);
     ck_assert_msg(strncmp(r.out, "cim ", 4) == 0, "version: %s", r.out);
-    run_cim(&r, (const char *[]){"--help", NULL});
+    test_run_cim(&r, (const char *[]){"--help", NULL});
     ck_assert_int_eq(r.status, 0);
     ck_assert_ptr_nonnull(strstr(r.out, "train"));
     const char *cmds[] = {"train", "eval", "info", "bench"};
     for (int i = 0; i < 4; i++) {
-        run_cim(&r, (const char *[]){cmds[i], "--help", NULL});
+        test_run_cim(&r, (const char *[]){cmds[i], "--help", NULL});
         ck_assert_msg(r.status == 0 && strstr(r.out, "usage: cim") != NULL, "%s --help", cmds[i]);
-        run_cim(&r, (const char *[]){"help", cmds[i], NULL});
+        test_run_cim(&r, (const char *[]){"help", cmds[i], NULL});
         ck_assert_msg(r.status == 0 && strstr(r.out, "usage: cim") != NULL, "help %s", cmds[i]);
     }
-    run_cim(&r, (const char *[]){NULL});
+    test_run_cim(&r, (const char *[]){NULL});
     ck_assert_int_eq(r.status, 2);
 }
 END_TEST
 
 START_TEST(test_usage_errors)
 {
-    const char *out = tmp("never.h5");
+    const char *out = test_tmp("never.h5");
     expect_error((const char *[]){"frobnicate", NULL}, 2, "unknown command");
     expect_error((const char *[]){"train", "--epochs", "0", "--out", out, NULL}, 2, "--epochs");
     expect_error((const char *[]){"train", "--epochs", "2.5", "--out", out, NULL}, 2, "--epochs");
@@ -155,7 +81,7 @@ START_TEST(test_usage_errors)
     expect_error((const char *[]){"eval", "a.h5", "b.h5", NULL}, 2, "unexpected argument");
     expect_error((const char *[]){"info", "--json=yes", "a.h5", NULL}, 2, "takes no value");
     expect_error((const char *[]){"bench", "--only", "train-resnet", NULL}, 2, "--only");
-    ck_assert(!exists(out));
+    ck_assert(!test_exists(out));
 }
 END_TEST
 
@@ -163,19 +89,19 @@ END_TEST
 
 START_TEST(test_bad_files)
 {
-    const char *missing = tmp("missing.h5");
+    const char *missing = test_tmp("missing.h5");
     expect_error((const char *[]){"eval", missing, NULL}, 1, "missing.h5");
     expect_error((const char *[]){"info", missing, NULL}, 1, "missing.h5");
-    const char *text = tmp("text.h5");
+    const char *text = test_tmp("text.h5");
     FILE *f = fopen(text, "w");
     fputs("this is not an HDF5 file\n", f);
     fclose(f);
     expect_error((const char *[]){"eval", text, NULL}, 1, "not an HDF5 file");
-    const char *empty = tmp("empty.h5");
+    const char *empty = test_tmp("empty.h5");
     fclose(fopen(empty, "w"));
     expect_error((const char *[]){"info", empty, NULL}, 1, "empty.h5");
     /* a data directory with a truncated label file */
-    const char *dir = tmp("baddata");
+    const char *dir = test_tmp("baddata");
     mkdir(dir, 0755);
     char p[700];
     static const char *const names[] = {"t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"};
@@ -195,21 +121,21 @@ START_TEST(test_bad_files)
     struct nn_model *m = nn_model_build("mlp", NULL);
     nn_model_init_params(m, 7);
     data_init();
-    ck_assert_int_eq(data_model_save(tmp("mlp.h5"), m, NULL), CIM_OK);
+    ck_assert_int_eq(data_model_save(test_tmp("mlp.h5"), m, NULL), CIM_OK);
     nn_model_free(m);
-    expect_error((const char *[]){"eval", tmp("mlp.h5"), "--data", dir, NULL}, 1,
+    expect_error((const char *[]){"eval", test_tmp("mlp.h5"), "--data", dir, NULL}, 1,
                  "t10k-labels-idx1-ubyte");
-    expect_error((const char *[]){"eval", tmp("mlp.h5"), "--data", tmp("nodir"), NULL}, 1,
+    expect_error((const char *[]){"eval", test_tmp("mlp.h5"), "--data", test_tmp("nodir"), NULL}, 1,
                  "--data");
 }
 END_TEST
 
 START_TEST(test_unwritable_output)
 {
-    const char *out = tmp("nodir/sub/model.h5");
+    const char *out = test_tmp("nodir/sub/model.h5");
     expect_error((const char *[]){"train", "--epochs", "1", "--limit", "64", "--out", out, NULL},
                  1, "nodir/sub");
-    ck_assert(!exists(out));
+    ck_assert(!test_exists(out));
 }
 END_TEST
 
@@ -229,20 +155,20 @@ static double json_accuracy(const char *text)
 
 START_TEST(test_train_eval_info)
 {
-    static struct run r;
-    const char *out = tmp("tiny.h5");
-    run_cim(&r, (const char *[]){"train", "--model", "mlp", "--epochs", "2", "--limit", "3000",
+    static struct cli_run r;
+    const char *out = test_tmp("tiny.h5");
+    test_run_cim(&r, (const char *[]){"train", "--model", "mlp", "--epochs", "2", "--limit", "3000",
                                  "--batch", "64", "--seed", "11", "--out", out, NULL});
     ck_assert_msg(r.status == 0, "train failed: %s", r.err);
     ck_assert_msg(r.err[0] == '\0', "stderr is not a terminal, so no progress: '%s'", r.err);
-    ck_assert(exists(out));
-    ck_assert_msg(!exists(tmp("tiny.ckpt.h5")), "the checkpoint is removed after success");
-    run_cim(&r, (const char *[]){"eval", out, "--json", NULL});
+    ck_assert(test_exists(out));
+    ck_assert_msg(!test_exists(test_tmp("tiny.ckpt.h5")), "the checkpoint is removed after success");
+    test_run_cim(&r, (const char *[]){"eval", out, "--json", NULL});
     ck_assert_int_eq(r.status, 0);
     /* 3,000 images, 2 epochs: far above chance (10%), far below a full run */
     double acc = json_accuracy(r.out);
     ck_assert_msg(acc > 0.6 && acc < 0.95, "accuracy %g", acc);
-    run_cim(&r, (const char *[]){"info", out, NULL});
+    test_run_cim(&r, (const char *[]){"info", out, NULL});
     ck_assert_int_eq(r.status, 0);
     ck_assert_ptr_nonnull(strstr(r.out, "235146"));
     ck_assert_ptr_nonnull(strstr(r.out, "--seed 11"));
@@ -253,12 +179,12 @@ END_TEST
  * --bits adds one, and the quantization options refuse bad values. */
 START_TEST(test_qat_eval)
 {
-    static struct run r;
-    const char *out = tmp("qat.h5");
-    run_cim(&r, (const char *[]){"train", "--model", "mlp", "--epochs", "2", "--limit", "3000",
+    static struct cli_run r;
+    const char *out = test_tmp("qat.h5");
+    test_run_cim(&r, (const char *[]){"train", "--model", "mlp", "--epochs", "2", "--limit", "3000",
                                  "--qat", "8,4", "--range", "mse", "--out", out, NULL});
     ck_assert_msg(r.status == 0, "train --qat: %s", r.err);
-    run_cim(&r, (const char *[]){"eval", out, "--json", "--bits", "6,5", NULL});
+    test_run_cim(&r, (const char *[]){"eval", out, "--json", "--bits", "6,5", NULL});
     ck_assert_msg(r.status == 0, "eval: %s", r.err);
     json_error_t e;
     json_t *j = json_loads(r.out, 0, &e);
@@ -276,20 +202,20 @@ START_TEST(test_qat_eval)
     ck_assert_msg(acc[1] > acc[0] - 0.02, "FP32 %.4f, W8A8 %.4f", acc[0], acc[1]);
     ck_assert_msg(acc[0] > 0.6, "FP32 %.4f", acc[0]);
     json_decref(j);
-    run_cim(&r, (const char *[]){"eval", out, NULL});
+    test_run_cim(&r, (const char *[]){"eval", out, NULL});
     ck_assert_ptr_nonnull(strstr(r.out, "W4A4"));
     expect_error((const char *[]){"eval", out, "--ptq", "max", NULL}, 1, "already quantized");
     expect_error((const char *[]){"eval", out, "--bits", "9,8", NULL}, 1, "--bits 9,8");
     expect_error((const char *[]){"eval", out, "--bits", "8", NULL}, 2, "--bits");
     expect_error((const char *[]){"eval", out, "--ptq", "median", NULL}, 2, "--ptq");
-    expect_error((const char *[]){"train", "--qat", "8,4,2", "--out", tmp("x.h5"), NULL}, 2,
+    expect_error((const char *[]){"train", "--qat", "8,4,2", "--out", test_tmp("x.h5"), NULL}, 2,
                  "--qat");
-    expect_error((const char *[]){"train", "--qat", "8,4", "--abits", "8", "--out", tmp("x.h5"),
+    expect_error((const char *[]){"train", "--qat", "8,4", "--abits", "8", "--out", test_tmp("x.h5"),
                                   NULL}, 2, "--abits");
-    expect_error((const char *[]){"train", "--qat", "4,8", "--out", tmp("x.h5"), NULL}, 1,
+    expect_error((const char *[]){"train", "--qat", "4,8", "--out", test_tmp("x.h5"), NULL}, 1,
                  "must not exceed");
     expect_error((const char *[]){"train", "--qat", "8,4", "--range", "percentile:101", "--out",
-                                  tmp("x.h5"), NULL}, 2, "--range");
+                                  test_tmp("x.h5"), NULL}, 2, "--range");
 }
 END_TEST
 
@@ -325,8 +251,8 @@ static const char *const resume_cases[][8] = {
 START_TEST(test_resume_after_kill)
 {
     data_init();
-    static struct run r;
-    const char *full = tmp("full.h5"), *part = tmp("part.h5"), *ckpt = tmp("part.ckpt.h5");
+    static struct cli_run r;
+    const char *full = test_tmp("full.h5"), *part = test_tmp("part.h5"), *ckpt = test_tmp("part.ckpt.h5");
     const char *common[] = {"train", "--epochs", "4", "--limit", "2000", "--batch", "50",
                             "--seed", "5"};
     const char *args_full[24], *args_part[24];
@@ -339,7 +265,7 @@ START_TEST(test_resume_after_kill)
     args_full[n + 1] = full;
     args_part[n + 1] = part;
     args_full[n + 2] = args_part[n + 2] = NULL;
-    run_cim(&r, args_full);
+    test_run_cim(&r, args_full);
     ck_assert_msg(r.status == 0, "full run: %s", r.err);
 
     pid_t pid = fork();
@@ -359,7 +285,7 @@ START_TEST(test_resume_after_kill)
     }
     int killed = 0;
     for (int waited = 0; waited < 120000 && !killed; waited++) {
-        if (exists(ckpt)) {
+        if (test_exists(ckpt)) {
             kill(pid, SIGKILL);
             killed = 1;
         }
@@ -371,11 +297,11 @@ START_TEST(test_resume_after_kill)
     }
     ck_assert_msg(killed, "the run ended before its first checkpoint appeared");
     waitpid(pid, NULL, 0);
-    ck_assert(!exists(part));
-    run_cim(&r, (const char *[]){"train", "--resume", ckpt, "--out", part, NULL});
+    ck_assert(!test_exists(part));
+    test_run_cim(&r, (const char *[]){"train", "--resume", ckpt, "--out", part, NULL});
     ck_assert_msg(r.status == 0, "resume: %s", r.err);
     ck_assert_msg(files_equal(full, part), "resumed run differs from the uninterrupted one");
-    ck_assert(!exists(ckpt));
+    ck_assert(!test_exists(ckpt));
     if (_i > 0) {
         /* the quantization steps must match too */
         struct nn_model *a = data_model_load(full, NULL), *b = data_model_load(part, NULL);
@@ -404,10 +330,10 @@ START_TEST(test_shipped_weights)
     /* FP32 floors on the full test set; W8A8 and W4A4 may lose at most this much */
     static const double floor_acc[] = {0.905, 0.885, 0.905, 0.885};
     static const double loss8[] = {0, 0, 0.003, 0.003}, loss4[] = {0, 0, 0.010, 0.015};
-    static struct run r;
+    static struct cli_run r;
     char path[600];
     snprintf(path, sizeof path, "%s/data/weights/%s.h5", getenv("CIM_SRCDIR"), files[_i]);
-    run_cim(&r, (const char *[]){"eval", path, "--json", NULL});
+    test_run_cim(&r, (const char *[]){"eval", path, "--json", NULL});
     ck_assert_msg(r.status == 0, "eval %s: %s", path, r.err);
     json_error_t e;
     json_t *j = json_loads(r.out, 0, &e);
@@ -436,8 +362,8 @@ END_TEST
  * libgslcblas, whatever the link order did. */
 START_TEST(test_bench_blas)
 {
-    static struct run r;
-    run_cim(&r, (const char *[]){"bench", "--json", "--quiet", "--seconds", "0.05", "--only",
+    static struct cli_run r;
+    test_run_cim(&r, (const char *[]){"bench", "--json", "--quiet", "--seconds", "0.05", "--only",
                                  "infer-mlp", NULL});
     ck_assert_msg(r.status == 0, "bench: %s", r.err);
     json_error_t e;
@@ -458,7 +384,7 @@ END_TEST
  * nn/integer.h); the effective configuration comes back in --json. */
 START_TEST(test_infer)
 {
-    static struct run r;
+    static struct cli_run r;
     char model[600], fp32[600];
     snprintf(model, sizeof model, "%s/data/weights/lenet5-fmnist.h5", getenv("CIM_SRCDIR"));
     snprintf(fp32, sizeof fp32, "%s/data/weights/lenet5-fmnist-fp32.h5", getenv("CIM_SRCDIR"));
@@ -475,19 +401,19 @@ START_TEST(test_infer)
                  "--saf0");
     expect_error((const char *[]){"infer", model, "--wbits", "6", NULL}, 2, "--wbits 6");
     expect_error((const char *[]){"infer", fp32, "--images", "10", NULL}, 1, "FP32");
-    expect_error((const char *[]){"infer", model, "--config", tmp("none.json"), NULL}, 1,
+    expect_error((const char *[]){"infer", model, "--config", test_tmp("none.json"), NULL}, 1,
                  "none.json");
-    const char *bad = tmp("bad.json");
+    const char *bad = test_tmp("bad.json");
     FILE *f = fopen(bad, "w");
     fputs("{\"adc-bits\": 6, \"frobnicate\": 1}\n", f);
     fclose(f);
     expect_error((const char *[]){"infer", model, "--config", bad, NULL}, 1, "frobnicate");
-    const char *cfg = tmp("xbar.json");
+    const char *cfg = test_tmp("xbar.json");
     f = fopen(cfg, "w");
     fputs("{\"adc-bits\": 3, \"array\": \"64x64\", \"drift-comp\": true, \"read-noise\": 0.01}\n",
           f);
     fclose(f);
-    run_cim(&r, (const char *[]){"infer", model, "--config", cfg, "--adc-bits", "7", "--images",
+    test_run_cim(&r, (const char *[]){"infer", model, "--config", cfg, "--adc-bits", "7", "--images",
                                  "200", "--json", NULL});
     ck_assert_msg(r.status == 0, "infer: %s", r.err);
     json_error_t e;
@@ -501,10 +427,10 @@ START_TEST(test_infer)
     ck_assert_int_eq(json_array_size(json_object_get(j, "layers")), 5);
     /* the printed configuration, as a config file, reproduces the run */
     const double acc_cfg = json_real_value(json_object_get(j, "accuracy"));
-    const char *again = tmp("again.json");
+    const char *again = test_tmp("again.json");
     ck_assert_int_eq(json_dump_file(c, again, 0), 0);
     json_decref(j);
-    run_cim(&r, (const char *[]){"infer", model, "--config", again, "--images", "200", "--json",
+    test_run_cim(&r, (const char *[]){"infer", model, "--config", again, "--images", "200", "--json",
                                  NULL});
     ck_assert_msg(r.status == 0, "infer --config (printed): %s", r.err);
     j = json_loads(r.out, 0, &e);
@@ -512,7 +438,7 @@ START_TEST(test_infer)
     ck_assert(json_real_value(json_object_get(j, "accuracy")) == acc_cfg);
     json_decref(j);
     /* the ideal crossbar: exactly the integer accuracy, per layer no error */
-    run_cim(&r, (const char *[]){"infer", model, "--images", "1000", "--json", NULL});
+    test_run_cim(&r, (const char *[]){"infer", model, "--images", "1000", "--json", NULL});
     ck_assert_msg(r.status == 0, "infer: %s", r.err);
     j = json_loads(r.out, 0, &e);
     ck_assert_ptr_nonnull(j);
@@ -525,7 +451,7 @@ START_TEST(test_infer)
         ck_assert(json_real_value(json_object_get(l, "clipped")) == 0.0);
     }
     json_decref(j);
-    run_cim(&r, (const char *[]){"eval", model, "--limit", "1000", "--json", NULL});
+    test_run_cim(&r, (const char *[]){"eval", model, "--limit", "1000", "--json", NULL});
     ck_assert_msg(r.status == 0, "eval: %s", r.err);
     j = json_loads(r.out, 0, &e);
     ck_assert_ptr_nonnull(j);

@@ -20,66 +20,16 @@
 
 #include "data/model_file.h"
 #include "data/sweep_file.h"
+#include "cli/cli_testutil.h"
 #include "testutil.h"
 
-#define OUT_MAX (1 << 16)
+static struct cli_run r;
 
-static char out_buf[OUT_MAX], err_buf[OUT_MAX];
-
-static void slurp(const char *path, char *buf)
+/* Run cim; the exit status (output in r). */
+static int run(const char *const *args)
 {
-    FILE *f = fopen(path, "rb");
-    size_t n = f ? fread(buf, 1, OUT_MAX - 1, f) : 0;
-    buf[n] = '\0';
-    if (f)
-        fclose(f);
-}
-
-/* Run $CIM_BIN with the arguments; returns the exit status, output in the
- * buffers. */
-static int run_cim(const char *const *args)
-{
-    const char *bin = getenv("CIM_BIN");
-    ck_assert_msg(bin != NULL && *bin, "CIM_BIN is not set");
-    char po[600], pe[600];
-    snprintf(po, sizeof po, "%s/stdout", test_tmpdir());
-    snprintf(pe, sizeof pe, "%s/stderr", test_tmpdir());
-    pid_t pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        int fo = open(po, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        int fe = open(pe, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        dup2(fo, 1);
-        dup2(fe, 2);
-        char *argv[64];
-        int n = 0;
-        argv[n++] = (char *)bin;
-        for (; args[n - 1] != NULL && n < 63; n++)
-            argv[n] = (char *)args[n - 1];
-        argv[n] = NULL;
-        execv(bin, argv);
-        _exit(127);
-    }
-    int st;
-    waitpid(pid, &st, 0);
-    slurp(po, out_buf);
-    slurp(pe, err_buf);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
-static const char *tmp(const char *name)
-{
-    static char buf[8][600];
-    static int k;
-    k = (k + 1) % 8;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", test_tmpdir(), name);
-    return buf[k];
-}
-
-static int exists(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0;
+    test_run_cim(&r, args);
+    return r.status;
 }
 
 static const char *model(void)
@@ -91,16 +41,15 @@ static const char *model(void)
 
 static void expect_usage(const char *const *args, const char *needle)
 {
-    int st = run_cim(args);
-    ck_assert_msg(st == 2, "exit %d, expected 2; stderr: %s", st, err_buf);
-    ck_assert_msg(strchr(err_buf, '\n') == err_buf + strlen(err_buf) - 1,
-                  "expected one line on stderr: %s", err_buf);
-    ck_assert_msg(strstr(err_buf, needle) != NULL, "stderr '%s' lacks '%s'", err_buf, needle);
+    test_run_cim(&r, args);
+    ck_assert_msg(r.status == 2, "exit %d, expected 2; stderr: %s", r.status, r.err);
+    ck_assert_msg(test_count_lines(r.err) == 1, "expected one line on stderr: %s", r.err);
+    ck_assert_msg(strstr(r.err, needle) != NULL, "stderr '%s' lacks '%s'", r.err, needle);
 }
 
 START_TEST(test_sweep_usage)
 {
-    const char *m = model(), *o = tmp("never");
+    const char *m = model(), *o = test_tmp("never");
     expect_usage((const char *[]){"sweep", m, "--out", o, NULL}, "nothing to sweep");
     expect_usage((const char *[]){"sweep", m, "--vary", "adc-bits=4,5", NULL}, "--out");
     expect_usage((const char *[]){"sweep", m, "--vary", "frobnicate=1,2", "--out", o, NULL},
@@ -117,7 +66,7 @@ START_TEST(test_sweep_usage)
                  "given twice");
     expect_usage((const char *[]){"sweep", m, "--study", "energy", "--out", o, NULL}, "--study");
     expect_usage((const char *[]){"sweep", m, "--vary", NULL}, "--vary");
-    ck_assert(!exists(tmp("never.h5")) && !exists(tmp("never.csv")));
+    ck_assert(!test_exists(test_tmp("never.h5")) && !test_exists(test_tmp("never.csv")));
 }
 END_TEST
 
@@ -142,13 +91,16 @@ static void same_runs(const char *a, const char *b)
     data_sweep_release(&y);
 }
 
+static char csv_a[CLI_RUN_MAX], csv_b[CLI_RUN_MAX];
+
 static void read_file(const char *path, char *buf)
 {
-    ck_assert_msg(exists(path), "%s is missing", path);
-    slurp(path, buf);
+    FILE *f = fopen(path, "rb");
+    ck_assert_msg(f != NULL, "%s is missing", path);
+    size_t n = fread(buf, 1, CLI_RUN_MAX - 1, f);
+    buf[n] = '\0';
+    fclose(f);
 }
-
-static char csv_a[OUT_MAX], csv_b[OUT_MAX];
 
 #define GRID "--vary", "adc-bits=5,6", "--vary", "wbits=8,4", "--seeds", "2", "--prog-noise", \
              "0.03", "--read-noise", "0.01", "--adc-range", "max", "--calib", "64",          \
@@ -156,11 +108,11 @@ static char csv_a[OUT_MAX], csv_b[OUT_MAX];
 
 START_TEST(test_sweep_threads)
 {
-    const char *a = tmp("t1"), *b = tmp("t2");
-    int st = run_cim((const char *[]){"sweep", model(), GRID, "--threads", "1", "--out", a, NULL});
-    ck_assert_msg(st == 0, "sweep: %s", err_buf);
-    st = run_cim((const char *[]){"sweep", model(), GRID, "--threads", "2", "--out", b, NULL});
-    ck_assert_msg(st == 0, "sweep: %s", err_buf);
+    const char *a = test_tmp("t1"), *b = test_tmp("t2");
+    int st = run((const char *[]){"sweep", model(), GRID, "--threads", "1", "--out", a, NULL});
+    ck_assert_msg(st == 0, "sweep: %s", r.err);
+    st = run((const char *[]){"sweep", model(), GRID, "--threads", "2", "--out", b, NULL});
+    ck_assert_msg(st == 0, "sweep: %s", r.err);
     char pa[700], pb[700];
     snprintf(pa, sizeof pa, "%s.csv", a);
     snprintf(pb, sizeof pb, "%s.csv", b);
@@ -177,18 +129,18 @@ START_TEST(test_sweep_threads)
     snprintf(pb, sizeof pb, "%s.h5", b);
     same_runs(pa, pb);
     /* another sweep into the same store is refused */
-    st = run_cim((const char *[]){"sweep", model(), "--vary", "dac-bits=1,2", "--images", "50",
+    st = run((const char *[]){"sweep", model(), "--vary", "dac-bits=1,2", "--images", "50",
                                   "--quiet", "--out", a, NULL});
-    ck_assert_msg(st == 1 && strstr(err_buf, "not this one") != NULL, "exit %d: %s", st,
-                  err_buf);
+    ck_assert_msg(st == 1 && strstr(r.err, "not this one") != NULL, "exit %d: %s", st,
+                  r.err);
 }
 END_TEST
 
 START_TEST(test_sweep_resume_after_kill)
 {
-    const char *full = tmp("full"), *part = tmp("part");
-    int st = run_cim((const char *[]){"sweep", model(), GRID, "--out", full, NULL});
-    ck_assert_msg(st == 0, "sweep: %s", err_buf);
+    const char *full = test_tmp("full"), *part = test_tmp("part");
+    int st = run((const char *[]){"sweep", model(), GRID, "--out", full, NULL});
+    ck_assert_msg(st == 0, "sweep: %s", r.err);
     char h5[700], csv[700];
     snprintf(h5, sizeof h5, "%s.h5", part);
     snprintf(csv, sizeof csv, "%s.csv", part);
@@ -204,7 +156,7 @@ START_TEST(test_sweep_resume_after_kill)
     }
     int killed = 0;
     for (int waited = 0; waited < 120000 && !killed; waited++) {
-        if (exists(h5)) {
+        if (test_exists(h5)) {
             kill(pid, SIGKILL);
             killed = 1;
         }
@@ -216,15 +168,15 @@ START_TEST(test_sweep_resume_after_kill)
     }
     ck_assert_msg(killed, "the sweep ended before its first run was stored");
     waitpid(pid, NULL, 0);
-    ck_assert(!exists(csv));
+    ck_assert(!test_exists(csv));
     /* what is on disk is complete and loadable */
     struct data_sweep s;
     struct cim_err err = {0};
     ck_assert_msg(data_sweep_load(h5, &s, &err) == CIM_OK, "%s", err.msg);
     ck_assert(s.n >= 1 && s.n < 8);
     data_sweep_release(&s);
-    st = run_cim((const char *[]){"sweep", model(), GRID, "--out", part, NULL});
-    ck_assert_msg(st == 0, "resume: %s", err_buf);
+    st = run((const char *[]){"sweep", model(), GRID, "--out", part, NULL});
+    ck_assert_msg(st == 0, "resume: %s", r.err);
     char fcsv[700], fh5[700];
     snprintf(fcsv, sizeof fcsv, "%s.csv", full);
     snprintf(fh5, sizeof fh5, "%s.h5", full);
@@ -246,7 +198,7 @@ START_TEST(test_sweep_store)
     s.varied = "[\"adc-bits\"]";
     s.points = 1;
     s.seeds = 2;
-    struct data_sweep_run r = {.point = 0, .seed_index = 1, .seed = UINT64_MAX, .images = 10,
+    struct data_sweep_run run = {.point = 0, .seed_index = 1, .seed = UINT64_MAX, .images = 10,
                                .correct = 7, .accuracy = 0.7, .seconds = 2.385,
                                .label = "adc-bits=4", .config = "{\"adc-bits\":4}",
                                .layers = "[]"};
@@ -256,11 +208,11 @@ START_TEST(test_sweep_store)
     w.varied = strdup(s.varied);
     w.points = 1;
     w.seeds = 2;
-    ck_assert_int_eq(data_sweep_add(&w, &r), CIM_OK);
-    r.seed_index = 0;
-    r.correct = 8;
-    ck_assert_int_eq(data_sweep_add(&w, &r), CIM_OK);
-    const char *path = tmp("store.h5");
+    ck_assert_int_eq(data_sweep_add(&w, &run), CIM_OK);
+    run.seed_index = 0;
+    run.correct = 8;
+    ck_assert_int_eq(data_sweep_add(&w, &run), CIM_OK);
+    const char *path = test_tmp("store.h5");
     ck_assert_msg(data_sweep_save(path, &w, &err) == CIM_OK, "%s", err.msg);
     ck_assert_msg(data_sweep_load(path, &t, &err) == CIM_OK, "%s", err.msg);
     ck_assert_int_eq(t.n, 2);
@@ -277,7 +229,7 @@ START_TEST(test_sweep_store)
     ck_assert_int_eq(data_sweep_load(mpath, &t, &err), CIM_EFORMAT);
     ck_assert_msg(strstr(err.msg, "cim-sweep") != NULL, "%s", err.msg);
     err = (struct cim_err){0};
-    ck_assert_int_eq(data_sweep_load(tmp("missing.h5"), &t, &err), CIM_EIO);
+    ck_assert_int_eq(data_sweep_load(test_tmp("missing.h5"), &t, &err), CIM_EIO);
     ck_assert_msg(strstr(err.msg, "missing.h5") != NULL, "%s", err.msg);
 }
 END_TEST

@@ -1,0 +1,76 @@
+/* cli_testutil.c: running the cim program from a test; see cli_testutil.h. */
+#include "cli_testutil.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+static void slurp(const char *path, char *buf)
+{
+    int fd = open(path, O_RDONLY);
+    size_t n = 0;
+    ssize_t r;
+    while (fd >= 0 && (r = read(fd, buf + n, CLI_RUN_MAX - 1 - n)) > 0)
+        n += (size_t)r;
+    buf[n] = '\0';
+    if (fd >= 0)
+        close(fd);
+}
+
+void test_run_cim(struct cli_run *r, const char *const *args)
+{
+    const char *bin = getenv("CIM_BIN");
+    ck_assert_msg(bin != NULL && *bin, "CIM_BIN is not set");
+    char po[600], pe[600];
+    snprintf(po, sizeof po, "%s/stdout", test_tmpdir());
+    snprintf(pe, sizeof pe, "%s/stderr", test_tmpdir());
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        int fo = open(po, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        int fe = open(pe, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        dup2(fo, 1);
+        dup2(fe, 2);
+        char *argv[64];
+        int n = 0;
+        argv[n++] = (char *)bin;
+        for (; args[n - 1] != NULL && n < 63; n++)
+            argv[n] = (char *)args[n - 1];
+        argv[n] = NULL;
+        execv(bin, argv);
+        _exit(127);
+    }
+    int st;
+    waitpid(pid, &st, 0);
+    r->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    slurp(po, r->out);
+    slurp(pe, r->err);
+}
+
+const char *test_tmp(const char *name)
+{
+    static char buf[8][600];
+    static int k;
+    k = (k + 1) % 8;
+    snprintf(buf[k], sizeof buf[k], "%s/%s", test_tmpdir(), name);
+    return buf[k];
+}
+
+int test_exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+int test_count_lines(const char *s)
+{
+    int n = 0;
+    for (; *s; s++)
+        n += *s == '\n';
+    return n;
+}

@@ -1,0 +1,36 @@
+/*
+ * cli_testutil.h: running the `cim` program from a test.
+ *
+ * test_run_cim() forks $CIM_BIN (set by meson) with the given arguments, waits,
+ * and keeps its exit status, stdout and stderr (through files, so that large
+ * outputs never block); test_tmp() names a file in the test program's scratch
+ * directory.
+ *
+ *     static struct cli_run r;
+ *     test_run_cim(&r, (const char *[]){"eval", path, "--json", NULL});
+ *     ck_assert_msg(r.status == 0, "%s", r.err);
+ */
+#ifndef CIM_TESTS_CLI_TESTUTIL_H
+#define CIM_TESTS_CLI_TESTUTIL_H
+
+#define CLI_RUN_MAX (1 << 16)
+
+struct cli_run {
+    int status; /* exit code, or 128 + signal */
+    char out[CLI_RUN_MAX];
+    char err[CLI_RUN_MAX];
+};
+
+/* Run $CIM_BIN with the NULL-terminated arguments (at most 62). */
+void test_run_cim(struct cli_run *r, const char *const *args);
+
+/* "<scratch dir>/<name>", in one of 8 rotating buffers. */
+const char *test_tmp(const char *name);
+
+/* Whether `path` exists. */
+int test_exists(const char *path);
+
+/* The number of lines of s. */
+int test_count_lines(const char *s);
+
+#endif
