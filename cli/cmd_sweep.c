@@ -41,7 +41,7 @@
 
 /* One varied option: its name (as the option table spells it) and values. */
 struct vary {
-    char name[32];
+    char name[40];
     int n;
     char *values[VALUES_MAX];
 };
