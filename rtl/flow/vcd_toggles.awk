@@ -1,11 +1,13 @@
 # vcd_toggles.awk: 0<->1 transitions per net in a VCD, inside a time window.
 #
-#   awk -v t0=<start ns> -v t1=<end ns> -f vcd_toggles.awk dump.vcd
+#   awk -v t0=<start ns> -v t1=<end ns> [-v scope=u_sum] -f vcd_toggles.awk dump.vcd
 #
 # prints "net toggles" lines, one per bit ("a[3]", "_123_"). Only the value a
 # net holds at the end of each time step counts, so zero-delay delta glitches
 # do not; in a simulation with delays, glitches land on distinct time steps
-# and do count. Only the top scope of the dump is read (the netlist's nets).
+# and do count. Only the dumped unit's own scope is read (the netlist's nets),
+# or with `scope` set the scope of that instance inside it, whose nets are
+# then named "u_sum/_123_", as OpenSTA names them in a hierarchical netlist.
 function commit(   id, n, b, v, old) {
     for (id in pend) {
         n = width[id]
@@ -23,7 +25,7 @@ function commit(   id, n, b, v, old) {
     }
     delete pend
 }
-BEGIN { scale = 1; depth = 0 }
+BEGIN { scale = 1; depth = 0; prefix = scope == "" ? "" : scope "/" }
 /^\$timescale/ {
     ts = $0
     while (ts !~ /\$end/) { getline l; ts = ts " " l }
@@ -33,12 +35,12 @@ BEGIN { scale = 1; depth = 0 }
     else if (ts ~ /1ns/) scale = 1
     next
 }
-/^\$scope/ { depth++; next }
+/^\$scope/ { depth++; sname[depth] = $3; next }
 /^\$upscope/ { depth--; next }
 /^\$var/ {
     # $var wire <width> <id> <name> [<range>] $end, inside the dut's scope
-    if (depth == 2) {
-        id = $4; name = $5; sub(/^\\/, "", name)
+    if (scope == "" ? depth == 2 : depth == 3 && sname[3] == scope) {
+        id = $4; name = $5; sub(/^\\/, "", name); name = prefix name
         width[id] = $3
         lsb = 0
         if ($6 ~ /^\[/) { r = $6; gsub(/[\[\]]/, "", r); split(r, rr, ":"); lsb = (rr[2] == "" ? rr[1] : rr[2]) + 0 }

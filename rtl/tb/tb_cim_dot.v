@@ -1,4 +1,4 @@
-// tb_cim_dot: drives cim_dot or cim_dot_early with vectors from files and
+// tb_cim_dot: drives cim_dot, cim_dot_early or cim_dot_cheap with vectors from files and
 // writes every result, one hex line each, for tests/rtl to compare with the C
 // model. Not synthesizable.
 //
@@ -11,7 +11,9 @@
 // out_valid follows in_valid by exactly LATENCY cycles. The output file ends
 // with "end <results> <protocol errors>". With +define+GATE the unit is a
 // mapped netlist named by `GATE_TOP, without parameters, and GAPS = 0 gives
-// the dense stream the power flow measures.
+// the dense stream the power flow measures; +define+SDF="file" annotates it
+// with gate delays, and +define+DUMP_DP dumps the instance u_sum (the
+// datapath, mapped as a module of its own) instead of the top's nets.
 `timescale 1ns / 1ps
 module tb_cim_dot;
   parameter N = 16;
@@ -22,7 +24,7 @@ module tb_cim_dot;
   parameter SHIFT = 4;
   parameter ROUND = 0;
   parameter SAT = 1;
-  parameter EARLY = 0;    // 0 cim_dot, 1 cim_dot_early
+  parameter ARCH = 0;     // 0 cim_dot, 1 cim_dot_early, 2 cim_dot_cheap
   parameter GUARD = 2;    // cim_dot_early only
   parameter NV = 1;       // vectors in the files
   parameter GAPS = 1;     // 1: idle cycles between some vectors
@@ -46,9 +48,14 @@ module tb_cim_dot;
                  .out_valid(out_valid), .y(y));
 `else
   generate
-    if (EARLY != 0) begin : g_early
+    if (ARCH == 1) begin : g_early
       cim_dot_early #(.N(N), .A_W(A_W), .W_W(W_W), .A_SIGNED(A_SIGNED), .OUT_W(OUT_W),
                       .SHIFT(SHIFT), .ROUND(ROUND), .SAT(SAT), .GUARD(GUARD))
+        dut (.clk(clk), .rst_n(rst_n), .in_valid(in_valid), .a(a), .w(w),
+             .out_valid(out_valid), .y(y));
+    end else if (ARCH == 2) begin : g_cheap
+      cim_dot_cheap #(.N(N), .A_W(A_W), .W_W(W_W), .A_SIGNED(A_SIGNED), .OUT_W(OUT_W),
+                      .SHIFT(SHIFT), .ROUND(ROUND), .SAT(SAT))
         dut (.clk(clk), .rst_n(rst_n), .in_valid(in_valid), .a(a), .w(w),
              .out_valid(out_valid), .y(y));
     end else begin : g_exact
@@ -58,6 +65,12 @@ module tb_cim_dot;
              .out_valid(out_valid), .y(y));
     end
   endgenerate
+`endif
+
+`ifdef SDF
+  // Gate delays from OpenSTA (write_sdf); Icarus needs -gspecify and vvp -Tmax
+  // (OpenSTA writes (min::max) triplets).
+  initial $sdf_annotate(`SDF, dut);
 `endif
 
   always #(PERIOD / 2.0) clk = ~clk;
@@ -96,7 +109,9 @@ module tb_cim_dot;
     fo = $fopen(fout, "w");
     if ($value$plusargs("vcd=%s", fvcd)) begin
       $dumpfile(fvcd);
-`ifdef GATE
+`ifdef DUMP_DP
+      $dumpvars(1, dut.u_sum);  // the nets of a separately mapped datapath
+`elsif GATE
       $dumpvars(1, dut);  // the netlist's nets, not the cell models' insides
 `else
       $dumpvars(0, tb_cim_dot);

@@ -4,11 +4,16 @@
  * cim_periph_combine() for the shift-add periphery.
  *
  *   rtl-vectors dot --dir D [--n 16 --a-w 8 --w-w 8 --a-signed 0 --out-w 16
- *                   --shift 4 --round 0 --sat 1 --arch exact|early --guard 2
+ *                   --shift 4 --round 0 --sat 1 --arch exact|early|cheap --guard 2
  *                   --count 200 --seed 1 --kind all|realistic]
  *   rtl-vectors shift-add --dir D [--adc 6 --dac 1 --in-slices 8 --cell 2
  *                   --w-slices 4 --acc-w 0 --out-w 16 --shift 0 --round 0
  *                   --sat 1 --count 200 --seed 1 --kind all|realistic]
+ *
+ * and for both, where the realistic operands come from:
+ *
+ *   --operands network --model FILE.h5 [--data DIR]   (the default)
+ *   --operands synthetic | uniform
  *
  * dot writes D/a.hex and D/w.hex (one packed operand vector per line, lane 0
  * in the low bits) and D/y.hex (the expected output, OUT_W bits in hex);
@@ -29,15 +34,29 @@
  * with an even and an odd kept part and for results one step inside and
  * outside the output range.
  *
- * Realistic operands are synthetic until the trained weights ship: post-ReLU
- * activations (half zeros, the rest exponential with a mean of 1/10 of full
- * scale) and Gaussian weight codes (sigma a third of full scale, rounded to
- * nearest even). For the shift-add, a 32-row column with such operands is
- * sliced, each (input slice, weight slice) pair of columns is summed and
- * converted by an ADC calibrated to a quarter of the lossless full scale
- * (clipping), and the codes of the pair are subtracted.
+ * Realistic operands come from a trained network (--operands network, the
+ * shipped data/weights/lenet5-fmnist.h5): the integer weight codes of its
+ * dense and conv2d layers (nn/integer.h) and the unsigned input codes of those
+ * layers on Fashion-MNIST test images (the fake-quant forward pass of
+ * nn/quantize.h: pixels for the first layer, post-ReLU, pooled codes for the
+ * others). The precision is the model's W8A8 for 8-bit units and W4A4 (the
+ * nested codes) for 4-bit ones; a unit of another width gets the high codes
+ * shifted right until they fit. One dot product is a slice of N consecutive
+ * terms of one output's fan-in (one image, one output channel and position,
+ * a chunk of N rows of the im2col column, as a crossbar tile of N rows
+ * holds it), lanes past the fan-in zero; the layer is drawn in proportion to
+ * its multiply-accumulates per image, so the mix is that of an inference.
+ * Consecutive vectors are independent draws. --operands synthetic draws
+ * post-ReLU-like codes instead (half zeros, the rest exponential with a mean
+ * of 1/10 of full scale; Gaussian weights with sigma a third of full scale);
+ * uniform draws both uniformly over their full range (what a power estimate
+ * without data would assume). For the shift-add, a 32-row column of such
+ * operands is sliced, each (input slice, weight slice) pair of columns is
+ * summed and converted by an ADC calibrated to a quarter of the lossless full
+ * scale (clipping), and the codes of the pair are subtracted.
  *
- * Exit status 0, 2 on bad usage, 1 when a file cannot be written.
+ * Exit status 0, 2 on bad usage, 1 when a file cannot be written or the
+ * model or the images cannot be read.
  */
 #include <errno.h>
 #include <math.h>
@@ -51,11 +70,18 @@
 
 #include "base/rng.h"
 #include "cim/periph.h"
+#include "data/dataset.h"
+#include "data/model_file.h"
+#include "nn/exec.h"
+#include "nn/forward.h"
+#include "nn/integer.h"
+#include "nn/quantize.h"
 #include "quant/round.h"
 
 #define LANES_MAX 256
 #define SLICES_MAX (CIM_PERIPH_SLICES_MAX * CIM_PERIPH_SLICES_MAX)
 #define SEARCH_TRIES 150000 /* per edge-case target; each try is one random vector */
+#define NET_IMAGES 16       /* test images whose layer inputs make the operands */
 
 /* ---------------------------------------------------------------- options */
 
@@ -65,6 +91,8 @@ struct opts {
     int adc, dac, in_slices, cell, w_slices, acc_w;
     int count, kind_all;
     unsigned long seed;
+    enum { OPS_NETWORK, OPS_SYNTHETIC, OPS_UNIFORM } operands;
+    const char *model, *data;
 };
 
 static void usage(const char *why)
@@ -102,9 +130,22 @@ static void parse_opts(int argc, char **argv, struct opts *o)
         const char *v = argv[k + 1];
         if (strcmp(key, "dir") == 0)
             o->dir = v;
-        else if (strcmp(key, "arch") == 0) {
-            if (strcmp(v, "exact") != 0 && strcmp(v, "early") != 0)
-                usage("--arch is exact or early");
+        else if (strcmp(key, "model") == 0)
+            o->model = v;
+        else if (strcmp(key, "data") == 0)
+            o->data = v;
+        else if (strcmp(key, "operands") == 0) {
+            if (strcmp(v, "network") == 0)
+                o->operands = OPS_NETWORK;
+            else if (strcmp(v, "synthetic") == 0)
+                o->operands = OPS_SYNTHETIC;
+            else if (strcmp(v, "uniform") == 0)
+                o->operands = OPS_UNIFORM;
+            else
+                usage("--operands is network, synthetic or uniform");
+        } else if (strcmp(key, "arch") == 0) {
+            if (strcmp(v, "exact") != 0 && strcmp(v, "early") != 0 && strcmp(v, "cheap") != 0)
+                usage("--arch is exact, early or cheap (cheap computes what exact does)");
             o->early = strcmp(v, "early") == 0;
         } else if (strcmp(key, "kind") == 0) {
             if (strcmp(v, "all") != 0 && strcmp(v, "realistic") != 0)
@@ -152,6 +193,8 @@ static void parse_opts(int argc, char **argv, struct opts *o)
     }
     if (o->dir == NULL)
         usage("--dir is required");
+    if (o->operands == OPS_NETWORK && o->model == NULL)
+        usage("--operands network needs --model FILE.h5");
 }
 
 /* ---------------------------------------------------------------- output */
@@ -267,6 +310,181 @@ static int64_t draw_scaled(gsl_rng *r, int64_t lo, int64_t hi, int k)
 {
     int64_t v = lo + (int64_t)gsl_rng_uniform_int(r, (unsigned long)(hi - lo + 1));
     return quant_round_shift(v, k, QUANT_ROUND_FLOOR);
+}
+
+/* ---------------------------------------------------------------- network operands */
+
+/* The dense and conv2d layers of a trained network at one precision: weight
+ * codes [out, fan-in] and the input codes of NET_IMAGES test images, from
+ * which operand slices are cut. */
+struct net_layer {
+    int fan_in, outs, positions; /* positions: output pixels (1 for dense) */
+    int c, h, w, k, stride, pad; /* the input's shape and the window (conv2d) */
+    int32_t *wcode;              /* [outs, fan_in] */
+    int32_t *acode;              /* [NET_IMAGES, c*h*w] */
+    double macs;                 /* fan_in * outs * positions, for the draw */
+};
+
+struct net_ops {
+    int n_layers, abits, wbits;
+    struct net_layer layer[NN_MODEL_LAYERS_MAX];
+    double macs_total;
+};
+
+static void net_free(struct net_ops *net)
+{
+    for (int i = 0; i < net->n_layers; i++) {
+        free(net->layer[i].wcode);
+        free(net->layer[i].acode);
+    }
+    net->n_layers = 0;
+}
+
+static void net_fail(const char *what, const char *why)
+{
+    fprintf(stderr, "rtl-vectors: %s: %s\n", what, why);
+    exit(1);
+}
+
+/* Load the model and the images, run them at the precision whose bit-widths
+ * are closest to (a_w, w_w) from above (else the high one), and keep every
+ * weight layer's codes. The images are drawn from the test split by `r`. */
+static void net_load(struct net_ops *net, const struct opts *o, gsl_rng *r)
+{
+    struct cim_err err = {0};
+    data_init();
+    struct nn_model *m = data_model_load(o->model, &err);
+    if (m == NULL)
+        net_fail(o->model, err.msg);
+    if (m->quant.n_prec < 1)
+        net_fail(o->model, "an FP32 model has no integer codes (use a QAT model)");
+    int p = 0;
+    for (int q = 1; q < m->quant.n_prec; q++)
+        if (m->quant.abits[q] >= o->a_w && m->quant.wbits[q] >= o->w_w)
+            p = q;
+    struct nn_int_model *im = nn_int_model_alloc(m, p, &err);
+    if (im == NULL)
+        net_fail(o->model, err.msg);
+    struct data_set ds = {0};
+    if (data_set_load(o->data, DATA_SPLIT_TEST, &ds, &err) != CIM_OK)
+        net_fail("test images", err.msg);
+    size_t in_per = (size_t)ds.c * (size_t)ds.h * (size_t)ds.w;
+    if (ds.c != m->input.c || ds.h != m->input.h || ds.w != m->input.w)
+        net_fail(o->model, "the model's input shape is not the images'");
+    int idx[NET_IMAGES];
+    for (int b = 0; b < NET_IMAGES; b++)
+        idx[b] = (int)gsl_rng_uniform_int(r, (unsigned long)ds.n);
+    float *x = malloc(NET_IMAGES * in_per * sizeof *x);
+    struct nn_ws *ws = nn_ws_alloc(m, NET_IMAGES, 0);
+    struct nn_qweights *qw = nn_qweights_alloc(m, 0);
+    if (x == NULL || ws == NULL || qw == NULL)
+        net_fail("rtl-vectors", "out of memory");
+    data_set_batch(&ds, idx, NET_IMAGES, x, NULL);
+    nn_quant_apply(m, p, qw, ws);
+    const float *logits;
+    if (nn_forward(m, &nn_exec_fp32, ws, x, NET_IMAGES, &logits) != CIM_OK)
+        net_fail(o->model, "forward pass failed");
+
+    *net = (struct net_ops){.abits = m->quant.abits[p], .wbits = m->quant.wbits[p]};
+    for (int i = 0; i < m->n_layers; i++) {
+        const struct nn_layer *l = &m->layers[i];
+        if (l->type == NN_LAYER_MAXPOOL)
+            continue;
+        struct net_layer *nl = &net->layer[net->n_layers++];
+        size_t per = nn_shape_size(l->in);
+        *nl = (struct net_layer){.c = l->in.c, .h = l->in.h, .w = l->in.w, .k = 1,
+                                 .stride = 1, .outs = l->weight.n, .positions = 1};
+        nl->fan_in = l->weight.c * l->weight.h * l->weight.w;
+        if (l->type == NN_LAYER_CONV2D) {
+            nl->k = l->kernel;
+            nl->stride = l->stride;
+            nl->pad = l->pad;
+            nl->positions = l->out.h * l->out.w;
+        }
+        nl->macs = (double)nl->fan_in * nl->outs * nl->positions;
+        net->macs_total += nl->macs;
+        nl->wcode = malloc((size_t)nl->outs * (size_t)nl->fan_in * sizeof(int32_t));
+        nl->acode = malloc(NET_IMAGES * per * sizeof(int32_t));
+        if (nl->wcode == NULL || nl->acode == NULL)
+            net_fail("rtl-vectors", "out of memory");
+        memcpy(nl->wcode, nn_int_model_codes(im, i),
+               (size_t)nl->outs * (size_t)nl->fan_in * sizeof(int32_t));
+        /* The quantized input is code * step; the step at the low precision
+         * is the high one times 2^(A_hi - A_lo). */
+        double step = (double)l->ascale * ldexp(1.0, m->quant.abits[0] - net->abits);
+        const float *q = ws->actq[i];
+        if (q == NULL || ws->aq[i].bits == 0)
+            net_fail(o->model, "a layer input is not quantized");
+        for (size_t k = 0; k < NET_IMAGES * per; k++) {
+            double c = (double)q[k] / step;
+            if (fabs(c - nearbyint(c)) > 1e-3 || nearbyint(c) < 0.0 ||
+                nearbyint(c) > ldexp(1.0, net->abits) - 1.0)
+                net_fail(o->model, "a quantized input is not an unsigned code");
+            nl->acode[k] = (int32_t)nearbyint(c);
+        }
+    }
+    nn_qweights_free(qw);
+    nn_ws_free(ws);
+    free(x);
+    data_set_release(&ds);
+    nn_int_model_free(im);
+    nn_model_free(m);
+}
+
+/* Input code `k` of the fan-in of output position `pos` of image `img`: the
+ * im2col element (channel, ky, kx) of the window, 0 in the padding. */
+static int32_t net_act(const struct net_layer *l, int img, int pos, int k)
+{
+    const int32_t *a = l->acode + (size_t)img * (size_t)l->c * (size_t)l->h * (size_t)l->w;
+    if (l->positions == 1 && l->k == 1)
+        return a[k];
+    int ow = (l->w + 2 * l->pad - l->k) / l->stride + 1;
+    int c = k / (l->k * l->k), ky = k / l->k % l->k, kx = k % l->k;
+    int y = pos / ow * l->stride - l->pad + ky, x = pos % ow * l->stride - l->pad + kx;
+    if (y < 0 || y >= l->h || x < 0 || x >= l->w)
+        return 0;
+    return a[((size_t)c * (size_t)l->h + (size_t)y) * (size_t)l->w + (size_t)x];
+}
+
+/* Fit a code of `from` bits into `to` bits by dropping low bits: unsigned
+ * codes are floored, signed symmetric ones truncated toward zero so that
+ * they stay symmetric. */
+static int64_t net_fit(int64_t v, int from, int to)
+{
+    if (from <= to)
+        return v;
+    int d = from - to;
+    return v < 0 ? -((-v) >> d) : v >> d;
+}
+
+/* One slice of `n` terms: a[k], w[k] for k < n (zeros past the fan-in). The
+ * codes are fitted to a_bits unsigned (a_bits + 1 signed when a_sgn, whose
+ * positive half holds them) and w_bits signed. */
+static void net_draw(const struct net_ops *net, gsl_rng *r, int n, int a_bits, int a_sgn,
+                     int w_bits, int64_t *a, int64_t *w)
+{
+    double u = gsl_rng_uniform(r) * net->macs_total;
+    int li = 0;
+    while (li < net->n_layers - 1 && u >= net->layer[li].macs) {
+        u -= net->layer[li].macs;
+        li++;
+    }
+    const struct net_layer *l = &net->layer[li];
+    int img = (int)gsl_rng_uniform_int(r, NET_IMAGES);
+    int o = (int)gsl_rng_uniform_int(r, (unsigned long)l->outs);
+    int pos = (int)gsl_rng_uniform_int(r, (unsigned long)l->positions);
+    int chunks = (l->fan_in + n - 1) / n;
+    int k0 = (int)gsl_rng_uniform_int(r, (unsigned long)chunks) * n;
+    int a_to = a_sgn ? a_bits - 1 : a_bits;
+    for (int i = 0; i < n; i++) {
+        int k = k0 + i;
+        if (k >= l->fan_in) {
+            a[i] = w[i] = 0;
+            continue;
+        }
+        a[i] = net_fit(net_act(l, img, pos, k), net->abits, a_to);
+        w[i] = net_fit(l->wcode[(size_t)o * (size_t)l->fan_in + (size_t)k], net->wbits, w_bits);
+    }
 }
 
 /* ---------------------------------------------------------------- edge searches */
@@ -408,7 +626,27 @@ static long dot_edges(const struct dot_cfg *c, struct sink *out, gsl_rng *r)
     return emitted;
 }
 
-static void run_dot(const struct opts *o, gsl_rng *r)
+/* Realistic operands of one dot product by the chosen source. */
+static void dot_realistic(const struct dot_cfg *c, const struct net_ops *net, gsl_rng *r,
+                          int64_t *a, int64_t *w)
+{
+    const struct opts *o = c->o;
+    if (o->operands == OPS_NETWORK) {
+        net_draw(net, r, o->n, o->a_w, o->a_signed, o->w_w, a, w);
+        return;
+    }
+    for (int i = 0; i < o->n; i++) {
+        if (o->operands == OPS_UNIFORM) {
+            a[i] = draw_scaled(r, c->amin, c->amax, 0);
+            w[i] = draw_scaled(r, -c->wmax, c->wmax, 0);
+        } else {
+            a[i] = draw_activation(r, c->amin, c->amax, o->a_signed);
+            w[i] = draw_weight(r, c->wmax);
+        }
+    }
+}
+
+static void run_dot(const struct opts *o, gsl_rng *r, const struct net_ops *net)
 {
     struct dot_cfg c = {.o = o};
     c.amax = o->a_signed ? (INT64_C(1) << (o->a_w - 1)) - 1 : (INT64_C(1) << o->a_w) - 1;
@@ -433,10 +671,7 @@ static void run_dot(const struct opts *o, gsl_rng *r)
     struct err_stats st = {0};
     int64_t a[LANES_MAX], w[LANES_MAX];
     for (int v = 0; v < o->count; v++) {
-        for (int i = 0; i < o->n; i++) {
-            a[i] = draw_activation(r, c.amin, c.amax, o->a_signed);
-            w[i] = draw_weight(r, c.wmax);
-        }
+        dot_realistic(&c, net, r, a, w);
         dot_emit(&c, &out, a, w, &st);
         total++;
     }
@@ -508,7 +743,8 @@ static long sa_edges(const struct cim_periph *p, struct sink *out, gsl_rng *r)
 #define SA_ROWS 32
 
 /* The codes of one realistic column pair: see the file comment. */
-static void sa_realistic(const struct cim_periph *p, gsl_rng *r, int32_t *codes)
+static void sa_realistic(const struct cim_periph *p, const struct opts *o,
+                         const struct net_ops *net, gsl_rng *r, int32_t *codes)
 {
     int a_bits = p->in_slices * p->dac_bits, w_bits = p->w_slices * p->cell_bits;
     int64_t amax = a_bits >= 62 ? INT64_MAX : (INT64_C(1) << a_bits) - 1;
@@ -518,10 +754,19 @@ static void sa_realistic(const struct cim_periph *p, gsl_rng *r, int32_t *codes)
     if (w_bits > 16)
         wmax = 32767;
     int64_t a[SA_ROWS], w[SA_ROWS];
-    for (int k = 0; k < SA_ROWS; k++) {
-        a[k] = draw_activation(r, 0, amax, 0);
-        w[k] = draw_weight(r, wmax);
-    }
+    if (o->operands == OPS_NETWORK)
+        net_draw(net, r, SA_ROWS, a_bits > 16 ? 16 : a_bits, 0, w_bits > 15 ? 16 : w_bits + 1,
+                 a, w);
+    else
+        for (int k = 0; k < SA_ROWS; k++) {
+            if (o->operands == OPS_UNIFORM) {
+                a[k] = draw_scaled(r, 0, amax, 0);
+                w[k] = draw_scaled(r, -wmax, wmax, 0);
+            } else {
+                a[k] = draw_activation(r, 0, amax, 0);
+                w[k] = draw_weight(r, wmax);
+            }
+        }
     int64_t dmask = (INT64_C(1) << p->dac_bits) - 1, cmask = (INT64_C(1) << p->cell_bits) - 1;
     double full = (double)SA_ROWS * (double)dmask * (double)cmask;
     double cal = full / 4.0;
@@ -546,7 +791,7 @@ static void sa_realistic(const struct cim_periph *p, gsl_rng *r, int32_t *codes)
         }
 }
 
-static void run_shift_add(const struct opts *o, gsl_rng *r)
+static void run_shift_add(const struct opts *o, gsl_rng *r, const struct net_ops *net)
 {
     struct cim_periph p = {.adc_bits = o->adc, .dac_bits = o->dac, .in_slices = o->in_slices,
                            .cell_bits = o->cell, .w_slices = o->w_slices,
@@ -566,7 +811,7 @@ static void run_shift_add(const struct opts *o, gsl_rng *r)
     struct err_stats st = {0};
     int32_t codes[SLICES_MAX];
     for (int v = 0; v < o->count; v++) {
-        sa_realistic(&p, r, codes);
+        sa_realistic(&p, o, net, r, codes);
         sa_emit(&p, &out, codes, &st);
         total++;
     }
@@ -582,19 +827,36 @@ int main(int argc, char **argv)
     struct opts o;
     parse_opts(argc, argv, &o);
     cim_base_init();
+    int dot = strcmp(argv[1], "dot") == 0;
+    if (!dot && strcmp(argv[1], "shift-add") != 0)
+        usage("the first argument is dot or shift-add");
+    if (dot && o.a_w + o.w_w + 8 > 62)
+        usage("--a-w plus --w-w must stay within 54 bits");
     gsl_rng *r = cim_rng_alloc(o.seed, cim_rng_stream(CIM_RNG_TEST, 6));
-    if (r == NULL) {
+    /* The images come from their own stream, so that every point of a sweep
+     * with the same seed sees the same layer inputs. */
+    gsl_rng *ri = cim_rng_alloc(o.seed, cim_rng_stream(CIM_RNG_TEST, 7));
+    if (r == NULL || ri == NULL) {
         fprintf(stderr, "rtl-vectors: out of memory\n");
         return 1;
     }
-    if (strcmp(argv[1], "dot") == 0) {
-        if (o.a_w + o.w_w + 8 > 62)
-            usage("--a-w plus --w-w must stay within 54 bits");
-        run_dot(&o, r);
-    } else if (strcmp(argv[1], "shift-add") == 0)
-        run_shift_add(&o, r);
+    struct net_ops net = {0};
+    if (o.operands == OPS_NETWORK) {
+        /* shift-add: the column's codes are those of an A x W unit whose
+         * widths are the slices' */
+        struct opts oo = o;
+        if (!dot) {
+            oo.a_w = o.in_slices * o.dac;
+            oo.w_w = o.w_slices * o.cell + 1;
+        }
+        net_load(&net, &oo, ri);
+    }
+    if (dot)
+        run_dot(&o, r, &net);
     else
-        usage("the first argument is dot or shift-add");
+        run_shift_add(&o, r, &net);
+    net_free(&net);
+    gsl_rng_free(ri);
     gsl_rng_free(r);
     return 0;
 }

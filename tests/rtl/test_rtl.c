@@ -2,14 +2,16 @@
  * test_rtl.c: the Verilog periphery (rtl/) against the C models, bit for bit.
  *
  * For each parameter point, rtl-vectors (tests/rtl/rtl_vectors.c) writes
- * realistic and edge-case operands and the outputs that quant/round.h and
+ * realistic operands (slices of the shipped lenet5's layers on test images)
+ * and edge-case operands and the outputs that quant/round.h and
  * cim/periph.h expect; Icarus Verilog compiles the testbench of rtl/tb/ with
  * the point's parameters (-P overrides), runs it, and every OUT_W-bit result
  * must equal the expected one, with out_valid at the documented latency and
  * no X or Z bit. Verilator lints every module at several points. The points
  * cover both rounding extremes and the middle, wrap and saturate, outputs
  * narrower than, equal to and wider than the accumulator, unsigned and signed
- * activations, 1, 3 and 16 lanes, both dot-product architectures, and the
+ * activations, 1, 3 and 16 lanes, the three dot-product architectures
+ * (exact, truncated datapath, rounding folded into the adder tree), and the
  * shift-add with narrow and lossless accumulators.
  */
 #include <inttypes.h>
@@ -25,13 +27,17 @@
 #include "testutil.h"
 
 #define VECTORS_REALISTIC 120 /* per point, beside ~40 edge cases */
+#define MODEL "data/weights/lenet5-fmnist.h5" /* the realistic operands' source */
 #define LOG_MAX 4000
 
 /* ---------------------------------------------------------------- points */
 
 struct dot_point {
-    int n, a_w, w_w, a_signed, out_w, shift, round, sat, early;
+    int n, a_w, w_w, a_signed, out_w, shift, round, sat, arch; /* 0 exact, 1 early, 2 cheap */
 };
+
+static const char *const arch_names[3] = {"exact", "early", "cheap"};
+static const char *const arch_units[3] = {"cim_dot", "cim_dot_early", "cim_dot_cheap"};
 
 /* ACC_W = A_W + W_W + clog2(N): 20 for 16 lanes of 8x8, 18 for 3, 16 for 1. */
 static const struct dot_point dot_points[] = {
@@ -54,6 +60,14 @@ static const struct dot_point dot_points[] = {
     {16, 8, 8, 0, 8, 12, 2, 1, 1},  /* early, DROP 10 */
     {3, 8, 8, 1, 6, 5, 1, 1, 1},    /* early, signed */
     {1, 8, 8, 0, 6, 14, 1, 0, 1},   /* early, DROP limited to A_W + W_W - 2 */
+    {16, 8, 8, 0, 12, 8, 1, 1, 2},  /* cheap rounding: half up in the tree */
+    {16, 8, 8, 0, 8, 12, 2, 0, 2},  /* ... half even, wrapped */
+    {16, 8, 8, 0, 8, 6, 2, 1, 2},   /* ... saturated both ways */
+    {16, 4, 4, 0, 6, 6, 2, 1, 2},
+    {3, 8, 8, 1, 6, 5, 2, 1, 2},    /* ... signed activations */
+    {3, 8, 8, 1, 4, 22, 2, 1, 2},   /* ... SHIFT beyond the accumulator */
+    {1, 8, 8, 0, 16, 0, 1, 1, 2},   /* ... nothing dropped */
+    {1, 8, 8, 0, 4, 1, 2, 0, 2},    /* ... one bit dropped */
 };
 
 struct sa_point {
@@ -218,14 +232,14 @@ START_TEST(test_dot)
     point_dir(dir, sizeof dir, "dot", _i);
     snprintf(label, sizeof label,
              "%s N=%d A_W=%d W_W=%d A_SIGNED=%d OUT_W=%d SHIFT=%d ROUND=%d SAT=%d",
-             p->early ? "cim_dot_early" : "cim_dot", p->n, p->a_w, p->w_w, p->a_signed,
+             arch_units[p->arch], p->n, p->a_w, p->w_w, p->a_signed,
              p->out_w, p->shift, p->round, p->sat);
 
     snprintf(cmd, sizeof cmd,
              "'%s' dot --dir '%s' --n %d --a-w %d --w-w %d --a-signed %d --out-w %d "
-             "--shift %d --round %d --sat %d --arch %s --count %d --seed %d",
+             "--shift %d --round %d --sat %d --arch %s --count %d --seed %d --model '%s/%s'",
              gen, dir, p->n, p->a_w, p->w_w, p->a_signed, p->out_w, p->shift, p->round,
-             p->sat, p->early ? "early" : "exact", VECTORS_REALISTIC, 100 + _i);
+             p->sat, arch_names[p->arch], VECTORS_REALISTIC, 100 + _i, src, MODEL);
     must_run("vectors", cmd, dir);
     long nv = vector_count(dir);
 
@@ -233,11 +247,11 @@ START_TEST(test_dot)
              "'%s' -g2012 -o '%s/sim' -s tb_cim_dot -Ptb_cim_dot.N=%d -Ptb_cim_dot.A_W=%d "
              "-Ptb_cim_dot.W_W=%d -Ptb_cim_dot.A_SIGNED=%d -Ptb_cim_dot.OUT_W=%d "
              "-Ptb_cim_dot.SHIFT=%d -Ptb_cim_dot.ROUND=%d -Ptb_cim_dot.SAT=%d "
-             "-Ptb_cim_dot.EARLY=%d -Ptb_cim_dot.NV=%ld '%s/rtl/tb/tb_cim_dot.v' "
-             "'%s/rtl/cim_dot.v' '%s/rtl/cim_dot_early.v' '%s/rtl/cim_dot_sum.v' "
-             "'%s/rtl/cim_requant.v'",
+             "-Ptb_cim_dot.ARCH=%d -Ptb_cim_dot.NV=%ld '%s/rtl/tb/tb_cim_dot.v' "
+             "'%s/rtl/cim_dot.v' '%s/rtl/cim_dot_early.v' '%s/rtl/cim_dot_cheap.v' "
+             "'%s/rtl/cim_dot_sum.v' '%s/rtl/cim_requant.v'",
              iverilog, dir, p->n, p->a_w, p->w_w, p->a_signed, p->out_w, p->shift, p->round,
-             p->sat, p->early, nv, src, src, src, src, src);
+             p->sat, p->arch, nv, src, src, src, src, src, src);
     must_run("iverilog", cmd, dir);
     snprintf(cmd, sizeof cmd, "'%s' -n '%s/sim' +a='%s/a.hex' +w='%s/w.hex' +out='%s/got.hex'",
              vvp, dir, dir, dir, dir);
@@ -259,9 +273,9 @@ START_TEST(test_shift_add)
     snprintf(cmd, sizeof cmd,
              "'%s' shift-add --dir '%s' --adc %d --dac %d --in-slices %d --cell %d "
              "--w-slices %d --acc-w %d --out-w %d --shift %d --round %d --sat %d "
-             "--count %d --seed %d",
+             "--count %d --seed %d --model '%s/%s'",
              gen, dir, p->adc, p->dac, p->in_slices, p->cell, p->w_slices, p->acc_w, p->out_w,
-             p->shift, p->round, p->sat, VECTORS_REALISTIC, 200 + _i);
+             p->shift, p->round, p->sat, VECTORS_REALISTIC, 200 + _i, src, MODEL);
     must_run("vectors", cmd, dir);
     long nv = vector_count(dir);
     /* The accumulator width the generator used (lossless when acc_w is 0). */
@@ -354,6 +368,10 @@ static const char *const lint_points[] = {
     "--top-module cim_dot_early",
     "--top-module cim_dot_early -GOUT_W=8 -GSHIFT=12 -GROUND=2",
     "--top-module cim_dot_early -GN=1 -GOUT_W=6 -GSHIFT=14 -GSAT=0",
+    "--top-module cim_dot_cheap",
+    "--top-module cim_dot_cheap -GOUT_W=8 -GSHIFT=12 -GROUND=2 -GSAT=0",
+    "--top-module cim_dot_cheap -GN=3 -GA_SIGNED=1 -GOUT_W=4 -GSHIFT=22 -GROUND=2",
+    "--top-module cim_dot_cheap -GN=1 -GOUT_W=4 -GSHIFT=1 -GROUND=1",
     "--top-module cim_shift_add",
     "--top-module cim_shift_add -GW_SLICES=1 -GIN_SLICES=1 -GACC_W=4 -GOUT_W=3 -GSHIFT=1 "
     "-GROUND=2",
@@ -370,8 +388,9 @@ START_TEST(test_lint)
     point_dir(dir, sizeof dir, "lint", _i);
     snprintf(cmd, sizeof cmd,
              "'%s' --lint-only -Wall %s '%s/rtl/cim_dot.v' '%s/rtl/cim_dot_early.v' "
-             "'%s/rtl/cim_dot_sum.v' '%s/rtl/cim_requant.v' '%s/rtl/cim_shift_add.v'",
-             verilator, lint_points[_i], src, src, src, src, src);
+             "'%s/rtl/cim_dot_cheap.v' '%s/rtl/cim_dot_sum.v' '%s/rtl/cim_requant.v' "
+             "'%s/rtl/cim_shift_add.v'",
+             verilator, lint_points[_i], src, src, src, src, src, src);
     snprintf(log, sizeof log, "%s/lint.log", dir);
     int st = rtl_run(cmd, log);
     rtl_slurp(log, text, sizeof text);
