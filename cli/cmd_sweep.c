@@ -27,15 +27,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <gsl/gsl_cdf.h>
 #include <jansson.h>
 
 #include "cli/cli.h"
+#include "cli/sweep_plot.h"
 #include "cli/xbar_opts.h"
 #include "data/dataset.h"
 #include "data/model_file.h"
 #include "data/sweep_file.h"
-#include "cli/plot.h"
 #include "nn/quantize.h"
 
 #define VARY_MAX 6
@@ -186,42 +185,19 @@ static void point_label(const struct vary *v, int nv, int pt, char *buf, size_t 
 
 /* ---- results ------------------------------------------------------------------- */
 
-struct point_stats {
-    int seeds, images;
-    double mean, sd, min, max, lo, hi; /* accuracy, fraction */
-};
-
-/* Accuracy over the seeds of point pt: mean, sample standard deviation, range,
- * and the 95% confidence interval of the mean, mean +- t(0.975, K-1) sd /
- * sqrt(K) (Student's t, GSL), clipped to [0, 1]; the mean alone for one seed. */
-static struct point_stats point_stats(const struct data_sweep *s, int pt)
+/* The accuracy statistics of point pt over its stored seeds. */
+static struct cli_accuracy_stats point_stats(const struct data_sweep *s, int pt, double *acc)
 {
-    struct point_stats p = {0};
-    double s1 = 0, s2 = 0;
-    p.min = INFINITY;
-    p.max = -INFINITY;
-    for (int i = 0; i < s->n; i++) {
-        const struct data_sweep_run *r = &s->runs[i];
-        if (r->point != pt)
-            continue;
-        p.seeds++;
-        p.images = r->images;
-        s1 += r->accuracy;
-        s2 += r->accuracy * r->accuracy;
-        p.min = r->accuracy < p.min ? r->accuracy : p.min;
-        p.max = r->accuracy > p.max ? r->accuracy : p.max;
-    }
-    if (p.seeds == 0)
-        return p;
-    p.mean = s1 / p.seeds;
-    const double var = p.seeds > 1 ? (s2 - p.seeds * p.mean * p.mean) / (p.seeds - 1) : 0.0;
-    p.sd = var > 0 ? sqrt(var) : 0.0;
-    const double half = p.seeds > 1 ? gsl_cdf_tdist_Pinv(0.975, p.seeds - 1) * p.sd /
-                                          sqrt((double)p.seeds)
-                                    : 0.0;
-    /* an accuracy lies in [0, 1]; so does any sensible interval for it */
-    p.lo = p.mean - half < 0.0 ? 0.0 : p.mean - half;
-    p.hi = p.mean + half > 1.0 ? 1.0 : p.mean + half;
+    int k = 0, images = 0;
+    for (int i = 0; i < s->n; i++)
+        if (s->runs[i].point == pt) {
+            acc[k++] = s->runs[i].accuracy;
+            images = s->runs[i].images;
+        }
+    struct cli_accuracy_stats p = {0};
+    if (k > 0)
+        p = cli_accuracy_stats(acc, k);
+    p.images = images;
     return p;
 }
 
@@ -236,8 +212,13 @@ static int write_csv(const char *path, const struct data_sweep *s, const struct 
         at += (size_t)snprintf(text + at, cap - at, "%s,", v[i].name);
     at += (size_t)snprintf(text + at, cap - at, "seeds,images,accuracy_mean,accuracy_sd,"
                            "accuracy_min,accuracy_max,ci95_low,ci95_high\n");
+    double *acc = malloc(((size_t)s->n + 1) * sizeof *acc);
+    if (acc == NULL) {
+        free(text);
+        return cim_err_set(err, CIM_ENOMEM, "%s: out of memory", path);
+    }
     for (int pt = 0; pt < points; pt++) {
-        const struct point_stats p = point_stats(s, pt);
+        const struct cli_accuracy_stats p = point_stats(s, pt, acc);
         int rest = pt, idx[VARY_MAX];
         for (int i = nv - 1; i >= 0; i--) {
             idx[i] = rest % v[i].n;
@@ -248,87 +229,9 @@ static int write_csv(const char *path, const struct data_sweep *s, const struct 
         at += (size_t)snprintf(text + at, cap - at, "%d,%d,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f\n",
                                p.seeds, p.images, p.mean, p.sd, p.min, p.max, p.lo, p.hi);
     }
+    free(acc);
     int rc = data_text_save(path, text, err);
     free(text);
-    return rc;
-}
-
-/* Axis titles with units for the options a study varies. */
-static const char *axis_title(const char *name, int *logx)
-{
-    static const struct {
-        const char *name, *title;
-        int logx;
-    } t[] = {
-        {"adc-bits", "ADC resolution (bits)", 0},
-        {"prog-noise", "programming noise (sigma, units of Gmax)", 0},
-        {"read-noise", "read noise (sigma, units of Gmax)", 0},
-        {"drift-t", "time after programming (s)", 1},
-        {"cell-bits", "bits per cell", 0},
-        {"dac-bits", "bits per DAC step", 0},
-        {"wbits", "weight bits", 0},
-        {"periph-bits", "periphery output width (bits)", 0},
-        {"saf0", "probability of a cell stuck at Gmin", 0},
-        {"saf1", "probability of a cell stuck at Gmax", 0},
-        {"on-off", "on/off ratio Gmax/Gmin", 1},
-    };
-    *logx = 0;
-    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
-        if (strcmp(t[i].name, name) == 0) {
-            *logx = t[i].logx;
-            return t[i].title;
-        }
-    return name;
-}
-
-/* Accuracy (%) against the first varied option, one series per combination of
- * the others, 95% confidence intervals as error bars. */
-static int write_plot(const char *path, const char *title, const struct data_sweep *s,
-                      const struct vary *v, int nv, int points, struct cim_err *err)
-{
-    const int nx = v[0].n, ns = points / nx;
-    double *x = malloc((size_t)nx * sizeof *x), *y = malloc((size_t)points * sizeof *y);
-    double *lo = malloc((size_t)points * sizeof *lo), *hi = malloc((size_t)points * sizeof *hi);
-    struct cli_plot_series *ser = calloc((size_t)ns, sizeof *ser);
-    char(*labels)[160] = calloc((size_t)ns, sizeof *labels);
-    int rc = CIM_OK;
-    if (!x || !y || !lo || !hi || !ser || !labels) {
-        rc = cim_err_set(err, CIM_ENOMEM, "%s: out of memory", path);
-        goto done;
-    }
-    for (int i = 0; i < nx; i++) {
-        char *end;
-        x[i] = strtod(v[0].values[i], &end);
-        if (*end != '\0') /* not a number: the value's position */
-            x[i] = i;
-    }
-    /* point pt = i * ns + j: i the first option's index, j the series */
-    for (int j = 0; j < ns; j++) {
-        for (int i = 0; i < nx; i++) {
-            const struct point_stats p = point_stats(s, i * ns + j);
-            y[j * nx + i] = 100.0 * p.mean;
-            lo[j * nx + i] = 100.0 * p.lo;
-            hi[j * nx + i] = 100.0 * p.hi;
-        }
-        char full[200];
-        point_label(v, nv, j, full, sizeof full); /* the first option at index 0 */
-        const char *rest = strchr(full, ' ');
-        snprintf(labels[j], sizeof labels[j], "%s", nv > 1 && rest ? rest + 1 : "accuracy");
-        ser[j] = (struct cli_plot_series){labels[j], nx, x, y + (size_t)j * nx,
-                                          s->seeds > 1 ? lo + (size_t)j * nx : NULL,
-                                          s->seeds > 1 ? hi + (size_t)j * nx : NULL};
-    }
-    int logx;
-    const char *xl = axis_title(v[0].name, &logx);
-    struct cli_plot pl = {title, xl, "accuracy (%)", logx, NAN, NAN};
-    rc = cli_plot_write(path, &pl, ser, ns, err);
-done:
-    free(x);
-    free(y);
-    free(lo);
-    free(hi);
-    free(ser);
-    free(labels);
     return rc;
 }
 
@@ -600,7 +503,7 @@ int cmd_sweep(int argc, char **argv)
     snprintf(title, sizeof title, "%s (%s): accuracy vs %s", m->arch, base ? base + 1 : pos[0],
              vary[0].name);
     int plotted = 1;
-    if (write_plot(png, title, &sw, vary, nv, (int)points, &err) != CIM_OK) {
+    if (cli_sweep_plot(png, title, &sw, vary[0].name, &err) != CIM_OK) {
         if (err.code != CIM_EUNSUPPORTED)
             goto fail;
         /* built without PLplot: the data files are complete, say what is missing */

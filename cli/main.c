@@ -24,6 +24,7 @@ static const struct cli_command commands[] = {
     {"eval", cmd_eval, "accuracy of a model file on the full test set"},
     {"infer", cmd_infer, "run a quantized model on the crossbar model: accuracy and error sources"},
     {"sweep", cmd_sweep, "a grid of crossbar options x seeds: HDF5 runs, CSV summary, plot"},
+    {"plot", cmd_plot, "plot a stored sweep against one of its varied options"},
     {"info", cmd_info, "layers, shapes, parameters and training record of a model file"},
     {"bench", cmd_bench, "measure sgemm rate, training and inference throughput"},
 };

@@ -128,6 +128,23 @@ START_TEST(test_sweep_threads)
     snprintf(pa, sizeof pa, "%s.h5", a);
     snprintf(pb, sizeof pb, "%s.h5", b);
     same_runs(pa, pb);
+    /* cim plot draws the store against any varied option */
+    const char *fig = test_tmp("by_wbits.png");
+    st = run((const char *[]){"plot", pa, "--x", "wbits", "--out", fig, NULL});
+    ck_assert_msg(st == 0, "plot: %s", r.err);
+    FILE *f = fopen(fig, "rb");
+    ck_assert_ptr_nonnull(f);
+    unsigned char sig[8] = {0};
+    ck_assert_int_eq(fread(sig, 1, 8, f), 8);
+    fclose(f);
+    ck_assert(memcmp(sig, "\x89PNG\r\n\x1a\n", 8) == 0);
+    expect_usage((const char *[]){"plot", pa, "--x", "dac-bits", "--out", fig, NULL},
+                 "varies");
+    expect_usage((const char *[]){"plot", pa, "--out", fig, NULL}, "--x");
+    st = run((const char *[]){"plot", test_tmp("none.h5"), "--x", "wbits", "--out",
+                              test_tmp("never.png"), NULL});
+    ck_assert_msg(st == 1 && strstr(r.err, "none.h5") != NULL, "exit %d: %s", st, r.err);
+    ck_assert(!test_exists(test_tmp("never.png")));
     /* another sweep into the same store is refused */
     st = run((const char *[]){"sweep", model(), "--vary", "dac-bits=1,2", "--images", "50",
                                   "--quiet", "--out", a, NULL});
