@@ -73,24 +73,17 @@ int cmd_infer(int argc, char **argv)
 {
     struct cli_xbar_args xa;
     cli_xbar_args_default(&xa);
-    const char *data = NULL, *config = NULL;
-    int json = 0, quiet = 0, images = 0, batch = 1000, threads = 0;
-    struct cli_opt opts[CLI_XBAR_OPTS + 7] = {
+    const char *config = NULL;
+    int json = 0;
+    struct cli_run_args ra;
+    struct cli_opt opts[2 + CLI_RUN_OPTS + CLI_XBAR_OPTS] = {
         {"--config", CLI_OPT_STRING, &config, "FILE.json",
          "options as a JSON object {\"adc-bits\": 6, ...}; the command line wins", 0, 0, NULL, 0},
         {"--json", CLI_OPT_FLAG, &json, NULL,
          "print one JSON object (results and the effective configuration)", 0, 0, NULL, 0},
-        {"--images", CLI_OPT_INT, &images, "N", "the first N test images (default all 10,000)",
-         1, 1 << 30, NULL, 0},
-        {"--data", CLI_OPT_STRING, &data, "DIR",
-         "Fashion-MNIST directory (default $CIM_DATA or " DATA_DIR_DEFAULT ")", 0, 0, NULL, 0},
-        {"--batch", CLI_OPT_INT, &batch, "B", "images per pass (default 1000)", 1, 65536, NULL,
-         0},
-        {"--threads", CLI_OPT_INT, &threads, "N", "threads (default: all cores)", 1, 256, NULL,
-         0},
-        {"--quiet", CLI_OPT_FLAG, &quiet, NULL, "no progress on stderr", 0, 0, NULL, 0},
     };
-    const int nopts = 7 + cli_xbar_opts(&xa, opts + 7);
+    int nopts = 2 + cli_run_opts(&ra, opts + 2);
+    nopts += cli_xbar_opts(&xa, opts + nopts);
     const struct cli_usage u = {
         "infer", "FILE.h5 [OPTIONS]",
         "Run the quantized model in FILE.h5 on the crossbar model (bit-sliced cells, DACs, "
@@ -131,14 +124,14 @@ int cmd_infer(int argc, char **argv)
     json_decref(store);
     if (rc != 0)
         return rc < 0 ? CLI_EXIT_OK : rc;
-    cli_threads_set(threads);
+    cli_threads_set(ra.threads);
     struct cli_progress pr;
-    cli_progress_init(&pr, quiet || json);
+    cli_progress_init(&pr, ra.quiet || json);
 
     struct data_set test = {0}, train = {0};
     struct cli_infer_out r = {0};
     struct nn_model *m = data_model_load(pos[0], &err);
-    if (m == NULL || data_set_load(data, DATA_SPLIT_TEST, &test, &err) != CIM_OK)
+    if (m == NULL || data_set_load(ra.data, DATA_SPLIT_TEST, &test, &err) != CIM_OK)
         goto fail;
     if (m->quant.n_prec == 0) {
         cim_err_set(&err, CIM_EINVAL, "%s: the crossbar runs a quantized model; this file is "
@@ -153,9 +146,10 @@ int cmd_infer(int argc, char **argv)
     }
     const int calibrated = cfg.adc_range == CIM_ADC_RANGE_MAX ||
                            cfg.adc_range == CIM_ADC_RANGE_PERCENTILE;
-    if (calibrated && data_set_load(data, DATA_SPLIT_TRAIN, &train, &err) != CIM_OK)
+    if (calibrated && data_set_load(ra.data, DATA_SPLIT_TRAIN, &train, &err) != CIM_OK)
         goto fail;
-    if (cli_infer_run(m, p, &cfg, &test, &train, images, xa.calib, batch, 1, &pr, "crossbar", &r,
+    if (cli_infer_run(m, p, &cfg, &test, &train, ra.images, xa.calib, ra.batch, 1, &pr,
+                      "crossbar", &r,
                       &err) != CIM_OK)
         goto fail;
     char label[32];
@@ -169,7 +163,8 @@ int cmd_infer(int argc, char **argv)
             (double)r.correct_int / n, "correct_integer", (json_int_t)r.correct_int,
             "reuses_high_arrays", r.reuses, "program_seconds", r.program_seconds,
             "images_per_second", n / (r.seconds > 0 ? r.seconds : 1e-9), "config",
-            cli_xbar_config_json(&cfg, m->quant.wbits[p], m->quant.abits[p], xa.calib), "layers", r.layers);
+            cli_xbar_config_json(&cfg, m->quant.wbits[p], m->quant.abits[p], xa.calib),
+            "layers", r.layers);
         cli_print_json(j);
         json_decref(j);
     } else {

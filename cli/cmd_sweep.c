@@ -266,26 +266,20 @@ int cmd_sweep(int argc, char **argv)
 {
     struct cli_xbar_args xa;
     cli_xbar_args_default(&xa);
-    const char *data = NULL, *out = NULL, *study = NULL;
-    int quiet = 0, images = 0, batch = 1000, threads = 0, seeds = 1;
-    struct cli_opt opts[CLI_XBAR_OPTS + 8] = {
+    const char *out = NULL, *study = NULL;
+    int seeds = 1;
+    struct cli_run_args ra;
+    struct cli_opt opts[3 + CLI_RUN_OPTS + CLI_XBAR_OPTS] = {
         {"--out", CLI_OPT_STRING, &out, "PREFIX", "write PREFIX.h5, PREFIX.csv (and PREFIX.png)",
          0, 0, NULL, 0},
         {"--seeds", CLI_OPT_INT, &seeds, "K", "repetitions of every point, seeds S..S+K-1 "
          "(default 1)", 1, 100000, NULL, 0},
         {"--study", CLI_OPT_CHOICE, &study, NULL, "a named grid: adc (ADC bits 2..10 x W8/W4 x "
-         "cell bits 1,2,4) or noise (programming noise 0..0.15 x W8/W4 x read noise 0, 0.02)", 0, 0, "adc|noise", 0},
-        {"--images", CLI_OPT_INT, &images, "N", "the first N test images (default all 10,000)",
-         1, 1 << 30, NULL, 0},
-        {"--data", CLI_OPT_STRING, &data, "DIR",
-         "Fashion-MNIST directory (default $CIM_DATA or " DATA_DIR_DEFAULT ")", 0, 0, NULL, 0},
-        {"--batch", CLI_OPT_INT, &batch, "B", "images per pass (default 1000)", 1, 65536, NULL,
-         0},
-        {"--threads", CLI_OPT_INT, &threads, "N", "threads (default: all cores)", 1, 256, NULL,
-         0},
-        {"--quiet", CLI_OPT_FLAG, &quiet, NULL, "no progress on stderr", 0, 0, NULL, 0},
+         "cell bits 1,2,4) or noise (programming noise 0..0.15 x W8/W4 x read noise 0, 0.02)",
+         0, 0, "adc|noise", 0},
     };
-    const int nopts = 8 + cli_xbar_opts(&xa, opts + 8);
+    const int nfixed = 3 + cli_run_opts(&ra, opts + 3);
+    const int nopts = nfixed + cli_xbar_opts(&xa, opts + nfixed);
     const struct cli_usage u = {
         "sweep", "FILE.h5 --vary NAME=LIST [--vary ...] [--seeds K] [OPTIONS] --out PREFIX",
         "Run the quantized model in FILE.h5 on the crossbar model for every point of a grid "
@@ -327,8 +321,8 @@ int cmd_sweep(int argc, char **argv)
         return cli_usage_error("sweep", "nothing to sweep: give --vary NAME=LIST or --study");
     struct vary vary[VARY_MAX];
     int nv = 0;
-    const struct cli_opt *xopts = opts + 8;
-    const int nx = nopts - 8;
+    const struct cli_opt *xopts = opts + nfixed;
+    const int nx = nopts - nfixed;
     memset(vary, 0, sizeof vary);
     rc = CLI_EXIT_USAGE;
     if (study != NULL &&
@@ -366,9 +360,9 @@ int cmd_sweep(int argc, char **argv)
         calibrated |= cfg.adc_range == CIM_ADC_RANGE_MAX ||
                       cfg.adc_range == CIM_ADC_RANGE_PERCENTILE;
     }
-    cli_threads_set(threads);
+    cli_threads_set(ra.threads);
     struct cli_progress pr;
-    cli_progress_init(&pr, quiet);
+    cli_progress_init(&pr, ra.quiet);
 
     char h5[4200], csv[4200], png[4200];
     snprintf(h5, sizeof h5, "%s.h5", out);
@@ -386,8 +380,9 @@ int cmd_sweep(int argc, char **argv)
     cli_command_line(cli_argc, cli_argv, cmdline, sizeof cmdline);
     struct nn_model *m = data_model_load(pos[0], &err);
     rc = CLI_EXIT_FAIL;
-    if (m == NULL || varied_s == NULL || data_set_load(data, DATA_SPLIT_TEST, &test, &err) != CIM_OK ||
-        (calibrated && data_set_load(data, DATA_SPLIT_TRAIN, &train, &err) != CIM_OK))
+    if (m == NULL || varied_s == NULL ||
+        data_set_load(ra.data, DATA_SPLIT_TEST, &test, &err) != CIM_OK ||
+        (calibrated && data_set_load(ra.data, DATA_SPLIT_TRAIN, &train, &err) != CIM_OK))
         goto fail;
     if (m->quant.n_prec == 0) {
         cim_err_set(&err, CIM_EINVAL, "%s: the crossbar runs a quantized model; this file is "
@@ -416,21 +411,22 @@ int cmd_sweep(int argc, char **argv)
         }
     }
     const long runs = points * seeds;
+    const int n_images = ra.images > 0 && ra.images < test.n ? ra.images : test.n;
     long done = 0, resumed = 0;
     const double t0 = cli_now();
     for (long pt = 0; pt < points; pt++)
         for (int si = 0; si < seeds; si++) {
-            struct cli_xbar_args ra;
+            struct cli_xbar_args xr;
             const uint64_t seed = xa.seed + (uint64_t)si;
-            point_config(&xa, vary, nv, (int)pt, seed, &cfg, &ra);
-            const int p = cli_xbar_precision(m, ra.wbits, ra.abits, "sweep", pos[0]);
+            point_config(&xa, vary, nv, (int)pt, seed, &cfg, &xr);
+            const int p = cli_xbar_precision(m, xr.wbits, xr.abits, "sweep", pos[0]);
             if (p < 0) {
                 rc = CLI_EXIT_USAGE;
                 goto fail_quiet;
             }
             char label[200];
             point_label(vary, nv, (int)pt, label, sizeof label);
-            json_t *cj = cli_xbar_config_json(&cfg, m->quant.wbits[p], m->quant.abits[p], ra.calib);
+            json_t *cj = cli_xbar_config_json(&cfg, m->quant.wbits[p], m->quant.abits[p], xr.calib);
             char *config = json_dumps(cj, JSON_COMPACT | JSON_SORT_KEYS);
             json_decref(cj);
             if (config == NULL) {
@@ -441,7 +437,7 @@ int cmd_sweep(int argc, char **argv)
             for (int k = 0; k < old.n && prev == NULL; k++)
                 if (old.runs[k].point == (int)pt && old.runs[k].seed_index == si &&
                     strcmp(old.runs[k].config, config) == 0 &&
-                    old.runs[k].images == (images > 0 && images < test.n ? images : test.n))
+                    old.runs[k].images == n_images)
                     prev = &old.runs[k];
             /* a configuration without random draws gives every seed the same result */
             const struct data_sweep_run *same = NULL;
@@ -470,8 +466,8 @@ int cmd_sweep(int argc, char **argv)
                          done + 1, runs, label, (unsigned long long)seed, el,
                          fresh > 0 ? el / fresh * (runs - done) : 0.0);
                 struct cli_infer_out r;
-                arc = cli_infer_run(m, p, &cfg, &test, &train, images, ra.calib, batch, 0, &pr,
-                                    what, &r, &err);
+                arc = cli_infer_run(m, p, &cfg, &test, &train, ra.images, xr.calib, ra.batch,
+                                    0, &pr, what, &r, &err);
                 if (arc == CIM_OK) {
                     char *layers = json_dumps(r.layers, JSON_COMPACT);
                     struct data_sweep_run run = {
@@ -507,12 +503,12 @@ int cmd_sweep(int argc, char **argv)
         if (err.code != CIM_EUNSUPPORTED)
             goto fail;
         /* built without PLplot: the data files are complete, say what is missing */
-        if (!quiet)
+        if (!ra.quiet)
             fprintf(stderr, "cim: %s\n", err.msg);
         err = (struct cim_err){0};
         plotted = 0;
     }
-    if (!quiet)
+    if (!ra.quiet)
         fprintf(stderr, "sweep: %ld runs (%ld from an earlier start) in %.0f s: %s, %s%s%s\n",
                 runs, resumed, cli_now() - t0, h5, csv, plotted ? ", " : "", plotted ? png : "");
     rc = CLI_EXIT_OK;

@@ -23,6 +23,25 @@ void cli_xbar_args_default(struct cli_xbar_args *a)
     a->seed = def.seed;
 }
 
+int cli_run_opts(struct cli_run_args *r, struct cli_opt *opts)
+{
+    *r = (struct cli_run_args){.batch = 1000};
+    const struct cli_opt table[] = {
+        {"--images", CLI_OPT_INT, &r->images, "N", "the first N test images (default all "
+         "10,000)", 1, 1 << 30, NULL, 0},
+        {"--data", CLI_OPT_STRING, &r->data, "DIR",
+         "Fashion-MNIST directory (default $CIM_DATA or " DATA_DIR_DEFAULT ")", 0, 0, NULL, 0},
+        {"--batch", CLI_OPT_INT, &r->batch, "B", "images per pass (default 1000)", 1, 65536,
+         NULL, 0},
+        {"--threads", CLI_OPT_INT, &r->threads, "N", "threads (default: all cores)", 1, 256,
+         NULL, 0},
+        {"--quiet", CLI_OPT_FLAG, &r->quiet, NULL, "no progress on stderr", 0, 0, NULL, 0},
+    };
+    _Static_assert(sizeof table / sizeof table[0] == CLI_RUN_OPTS, "CLI_RUN_OPTS");
+    memcpy(opts, table, sizeof table);
+    return CLI_RUN_OPTS;
+}
+
 int cli_xbar_opts(struct cli_xbar_args *a, struct cli_opt *opts)
 {
     const struct cli_opt table[] = {

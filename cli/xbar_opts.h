@@ -29,6 +29,19 @@ struct cli_xbar_args {
     uint64_t seed;
 };
 
+/* The options of a run over the test set that are not the crossbar's:
+ * --images, --data, --batch, --threads, --quiet. */
+#define CLI_RUN_OPTS 5
+
+struct cli_run_args {
+    const char *data;
+    int images, batch, threads, quiet;
+};
+
+/* Fill opts[0 .. CLI_RUN_OPTS) writing into *r, after setting its defaults (all
+ * images, batches of 1000, all cores, progress on); returns CLI_RUN_OPTS. */
+int cli_run_opts(struct cli_run_args *r, struct cli_opt *opts);
+
 /* The defaults of every option (those of cim_xbar_config_default(); calib 512). */
 void cli_xbar_args_default(struct cli_xbar_args *a);
 
