@@ -2,10 +2,12 @@
 #include "cli_testutil.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "testutil.h"
@@ -50,6 +52,41 @@ void test_run_cim(struct cli_run *r, const char *const *args)
     r->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
     slurp(po, r->out);
     slurp(pe, r->err);
+}
+
+int test_run_cim_killed_at(const char *const *args, const char *path)
+{
+    const char *bin = getenv("CIM_BIN");
+    ck_assert_msg(bin != NULL && *bin, "CIM_BIN is not set");
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        int devnull = open("/dev/null", O_WRONLY);
+        dup2(devnull, 1);
+        dup2(devnull, 2);
+        char *argv[64];
+        int n = 0;
+        argv[n++] = (char *)bin;
+        for (; args[n - 1] != NULL && n < 63; n++)
+            argv[n] = (char *)args[n - 1];
+        argv[n] = NULL;
+        execv(bin, argv);
+        _exit(127);
+    }
+    int killed = 0;
+    for (int waited = 0; waited < 120000 && !killed; waited++) {
+        if (test_exists(path)) {
+            kill(pid, SIGKILL);
+            killed = 1;
+        }
+        int st;
+        if (!killed && waitpid(pid, &st, WNOHANG) == pid)
+            return 0;
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+    }
+    waitpid(pid, NULL, 0);
+    return killed;
 }
 
 const char *test_tmp(const char *name)

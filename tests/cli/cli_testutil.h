@@ -24,6 +24,11 @@ struct cli_run {
 /* Run $CIM_BIN with the NULL-terminated arguments (at most 62). */
 void test_run_cim(struct cli_run *r, const char *const *args);
 
+/* Start $CIM_BIN with the arguments (output discarded) and kill it with
+ * SIGKILL as soon as `path` exists (polled every millisecond, for at most 120
+ * s). Returns 1 when it was killed, 0 when it ended first. */
+int test_run_cim_killed_at(const char *const *args, const char *path);
+
 /* "<scratch dir>/<name>", in one of 8 rotating buffers. */
 const char *test_tmp(const char *name);
 

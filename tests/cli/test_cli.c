@@ -268,35 +268,8 @@ START_TEST(test_resume_after_kill)
     test_run_cim(&r, args_full);
     ck_assert_msg(r.status == 0, "full run: %s", r.err);
 
-    pid_t pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        int devnull = open("/dev/null", O_WRONLY);
-        dup2(devnull, 1);
-        dup2(devnull, 2);
-        char *argv[24];
-        argv[0] = getenv("CIM_BIN");
-        for (int k = 0; args_part[k]; k++) {
-            argv[k + 1] = (char *)args_part[k];
-            argv[k + 2] = NULL;
-        }
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    int killed = 0;
-    for (int waited = 0; waited < 120000 && !killed; waited++) {
-        if (test_exists(ckpt)) {
-            kill(pid, SIGKILL);
-            killed = 1;
-        }
-        int st;
-        if (!killed && waitpid(pid, &st, WNOHANG) == pid)
-            break;
-        struct timespec ts = {0, 1000000};
-        nanosleep(&ts, NULL);
-    }
-    ck_assert_msg(killed, "the run ended before its first checkpoint appeared");
-    waitpid(pid, NULL, 0);
+    ck_assert_msg(test_run_cim_killed_at(args_part, ckpt),
+                  "the run ended before its first checkpoint appeared");
     ck_assert(!test_exists(part));
     test_run_cim(&r, (const char *[]){"train", "--resume", ckpt, "--out", part, NULL});
     ck_assert_msg(r.status == 0, "resume: %s", r.err);

@@ -161,30 +161,10 @@ START_TEST(test_sweep_resume_after_kill)
     char h5[700], csv[700];
     snprintf(h5, sizeof h5, "%s.h5", part);
     snprintf(csv, sizeof csv, "%s.csv", part);
-    pid_t pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        int devnull = open("/dev/null", O_WRONLY);
-        dup2(devnull, 1);
-        dup2(devnull, 2);
-        const char *args[] = {getenv("CIM_BIN"), "sweep", model(), GRID, "--out", part, NULL};
-        execv(args[0], (char *const *)args);
-        _exit(127);
-    }
-    int killed = 0;
-    for (int waited = 0; waited < 120000 && !killed; waited++) {
-        if (test_exists(h5)) {
-            kill(pid, SIGKILL);
-            killed = 1;
-        }
-        int s;
-        if (!killed && waitpid(pid, &s, WNOHANG) == pid)
-            break;
-        struct timespec ts = {0, 1000000};
-        nanosleep(&ts, NULL);
-    }
-    ck_assert_msg(killed, "the sweep ended before its first run was stored");
-    waitpid(pid, NULL, 0);
+    ck_assert_msg(test_run_cim_killed_at((const char *[]){"sweep", model(), GRID, "--out",
+                                                          part, NULL},
+                                         h5),
+                  "the sweep ended before its first run was stored");
     ck_assert(!test_exists(csv));
     /* what is on disk is complete and loadable */
     struct data_sweep s;
