@@ -12,7 +12,6 @@
 #include "cim/array.h"
 #include "cim/device.h"
 #include "cim/noise.h"
-#include "cim/periph.h"
 #include "nn/forward.h"
 #include "quant/quantizer.h"
 
@@ -691,7 +690,9 @@ static void record_read(const struct cim_xbar *xb, const struct xlayer *l, int l
     }
 }
 
-/* The periphery's shift-add of one read into the outputs' accumulators:
+/* The periphery's shift-add of one read into the outputs' accumulators (the
+ * sum cim_periph_accumulate() of cim/periph.h forms over all reads at once,
+ * here added read by read as the reads happen, for every output of the array):
  * acc[o] += 2^(s dac) sum_j (code(p) - code(n)) 2^((j - skip) cell_bits + e_j).
  * Differential columns of output o are the 2 S after 2 S o, so the sum is a
  * dot product with the signed weights l->fw (0 for skipped slices). */
