@@ -24,18 +24,17 @@ static void slurp(const char *path, char *buf)
         close(fd);
 }
 
-void test_run_cim(struct cli_run *r, const char *const *args)
+/* Fork $CIM_BIN with the NULL-terminated arguments, its stdout and stderr on
+ * the files out and err (either may be "/dev/null"); returns the child's pid. */
+static pid_t spawn_cim(const char *const *args, const char *out, const char *err)
 {
     const char *bin = getenv("CIM_BIN");
     ck_assert_msg(bin != NULL && *bin, "CIM_BIN is not set");
-    char po[600], pe[600];
-    snprintf(po, sizeof po, "%s/stdout", test_tmpdir());
-    snprintf(pe, sizeof pe, "%s/stderr", test_tmpdir());
     pid_t pid = fork();
     ck_assert_int_ge(pid, 0);
     if (pid == 0) {
-        int fo = open(po, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        int fe = open(pe, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        int fo = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        int fe = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
         dup2(fo, 1);
         dup2(fe, 2);
         char *argv[64];
@@ -47,6 +46,15 @@ void test_run_cim(struct cli_run *r, const char *const *args)
         execv(bin, argv);
         _exit(127);
     }
+    return pid;
+}
+
+void test_run_cim(struct cli_run *r, const char *const *args)
+{
+    char po[600], pe[600];
+    snprintf(po, sizeof po, "%s/stdout", test_tmpdir());
+    snprintf(pe, sizeof pe, "%s/stderr", test_tmpdir());
+    pid_t pid = spawn_cim(args, po, pe);
     int st;
     waitpid(pid, &st, 0);
     r->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
@@ -56,23 +64,7 @@ void test_run_cim(struct cli_run *r, const char *const *args)
 
 int test_run_cim_killed_at(const char *const *args, const char *path)
 {
-    const char *bin = getenv("CIM_BIN");
-    ck_assert_msg(bin != NULL && *bin, "CIM_BIN is not set");
-    pid_t pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        int devnull = open("/dev/null", O_WRONLY);
-        dup2(devnull, 1);
-        dup2(devnull, 2);
-        char *argv[64];
-        int n = 0;
-        argv[n++] = (char *)bin;
-        for (; args[n - 1] != NULL && n < 63; n++)
-            argv[n] = (char *)args[n - 1];
-        argv[n] = NULL;
-        execv(bin, argv);
-        _exit(127);
-    }
+    pid_t pid = spawn_cim(args, "/dev/null", "/dev/null");
     int killed = 0;
     for (int waited = 0; waited < 120000 && !killed; waited++) {
         if (test_exists(path)) {
