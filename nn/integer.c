@@ -539,19 +539,26 @@ static void maxpool_codes(const struct int_layer *l, const uint16_t *x, uint16_t
     }
 }
 
+/* The input codes of one sample x [C, H, W] (floats) at the model's precision:
+ * the float division the fake-quant path does, its high code, then the top bits
+ * at the low precision. */
+static void input_codes(const struct nn_int_model *im, const float *x, uint16_t *codes)
+{
+    const size_t n = nn_shape_size(im->input);
+    const int qu = quant_qmax_unsigned(im->abits_hi);
+    const int lo = im->abits_hi - im->adrop;
+    for (size_t k = 0; k < n; k++) {
+        uint16_t a = (uint16_t)quant_code_unsigned(x[k] / im->in_scale, qu);
+        codes[k] = im->adrop ? quant_act_nest_code(a, im->abits_hi, lo) : a;
+    }
+}
+
 /* One sample through every layer: x [C, H, W] floats, logits [classes]. */
 static void forward_sample(const struct nn_int_model *im, const float *x, uint16_t *buf,
                            int64_t *acc, float *logits)
 {
     uint16_t *cur = buf, *nxt = buf + im->act_max, *cols = buf + 2 * im->act_max;
-    const size_t n = nn_shape_size(im->input);
-    const int qu = quant_qmax_unsigned(im->abits_hi);
-    const int lo = im->abits_hi - im->adrop;
-    for (size_t k = 0; k < n; k++) {
-        /* the float division the fake-quant path does, then its code */
-        uint16_t a = (uint16_t)quant_code_unsigned(x[k] / im->in_scale, qu);
-        cur[k] = im->adrop ? quant_act_nest_code(a, im->abits_hi, lo) : a;
-    }
+    input_codes(im, x, cur);
     for (int i = 0; i < im->n_layers; i++) {
         const struct int_layer *l = &im->layers[i];
         switch (l->type) {
@@ -676,13 +683,9 @@ static int forward_chunk_exec(const struct nn_int_model *im, const struct nn_int
                               float *logits)
 {
     const size_t in = nn_shape_size(im->input), am = im->act_max;
-    const int qu = quant_qmax_unsigned(im->abits_hi), lo = im->abits_hi - im->adrop;
     uint16_t *cur = sc->cur, *nxt = sc->nxt;
     for (int s = 0; s < n; s++)
-        for (size_t k = 0; k < in; k++) {
-            uint16_t a = (uint16_t)quant_code_unsigned(x[(size_t)s * in + k] / im->in_scale, qu);
-            cur[(size_t)s * am + k] = im->adrop ? quant_act_nest_code(a, im->abits_hi, lo) : a;
-        }
+        input_codes(im, x + (size_t)s * in, cur + (size_t)s * am);
     for (int i = 0; i < im->n_layers; i++) {
         const struct int_layer *l = &im->layers[i];
         if (l->type == NN_LAYER_MAXPOOL) {
