@@ -18,6 +18,7 @@
 __extension__ typedef __int128 cim_i128;
 
 #define SLICES_MAX 16      /* weight or input slices of one code */
+#define ROWG_FRAC 16       /* fraction bits of the fixed-point row conductance sums */
 #define SLOTS_MAX 256      /* OpenMP thread numbers served */
 #define HIST_BINS 8192     /* calibration histogram bins over [0, full scale] */
 
@@ -187,6 +188,8 @@ struct xlayer {
     int *col_slice;          /* [ncol] its weight slice */
     float *g;                /* [k, ncol] conductance minus Gmin, level units */
     float *g2;               /* [k, ncol] conductance^2 (proportional read noise) */
+    int64_t *rowg;           /* [k] sum over the row's ncol cells of g, level units
+                                times 2^ROWG_FRAC, rounded (energy statistics) */
     const int32_t *w;        /* exact codes of precision p [o, k] (statistics) */
     int e[SLICES_MAX];       /* ADC step log2 per weight slice */
     /* the tables of the current mode (xlayer_tables): calibration reads with e = 0 */
@@ -209,7 +212,8 @@ struct slot {
     size_t cap_x, cap_cur, cap_z, cap_code, cap_exact, cap_meta;
     struct slot_stats {
         uint64_t vectors, reads, skipped, conversions, clipped, outputs;
-        cim_i128 err_sq, ref_sq;
+        uint64_t drives, drive_sq;
+        cim_i128 err_sq, ref_sq, drive_g;
     } st[NN_MODEL_LAYERS_MAX];
     uint64_t *hist;           /* [layers][SLICES_MAX][HIST_BINS], calibration */
     double vmax[NN_MODEL_LAYERS_MAX][SLICES_MAX];
@@ -237,6 +241,7 @@ static void xlayer_free(struct xlayer *l)
     free(l->col_slice);
     free(l->g);
     free(l->g2);
+    free(l->rowg);
     free(l->scale);
     free(l->fw);
 }
@@ -320,13 +325,14 @@ static int xlayer_program(struct cim_xbar *xb, int i, const int32_t *w, int wbit
     l->col_slice = malloc((size_t)l->ncol * sizeof *l->col_slice);
     l->g = malloc(cells * sizeof *l->g);
     l->scale = malloc((size_t)l->ncol * sizeof *l->scale);
+    l->rowg = malloc((size_t)l->k * sizeof *l->rowg);
     if (diff)
         l->fw = malloc((size_t)2 * S * sizeof *l->fw);
     const int prop = c->read_noise > 0.0 && c->noise_model == CIM_NOISE_PROPORTIONAL;
     if (prop)
         l->g2 = malloc(cells * sizeof *l->g2);
     if (!l->colp || !l->coln || !l->col_read || !l->readm || !l->col_slice || !l->g || !l->scale ||
-        (diff && !l->fw) || (prop && !l->g2))
+        !l->rowg || (diff && !l->fw) || (prop && !l->g2))
         return cim_err_set(err, CIM_ENOMEM, "out of memory for the crossbar of layer %d", i);
     /* the column map; sign[] and owner[] say what each column holds */
     int *owner = malloc((size_t)l->ncol * sizeof *owner); /* output, or -1: reference */
@@ -369,7 +375,8 @@ static int xlayer_program(struct cim_xbar *xb, int i, const int32_t *w, int wbit
     }
     /* the cells, in level units minus Gmin; sums for the drift gain */
     double sum0 = 0.0, sum1 = 0.0;
-    for (int r = 0; r < l->k; r++)
+    for (int r = 0; r < l->k; r++) {
+        double row = 0.0;
         for (int cc = 0; cc < l->ncol; cc++) {
             const int32_t q = owner[cc] >= 0 ? w[(size_t)owner[cc] * l->k + r] : 0;
             const int level = cim_device_slice_level(q, wbits, c->cell_bits, l->col_slice[cc],
@@ -385,7 +392,11 @@ static int xlayer_program(struct cim_xbar *xb, int i, const int32_t *w, int wbit
             l->g[at] = (float)(g * xb->unit - xb->g0);
             if (prop)
                 l->g2[at] = (float)(g * xb->unit * g * xb->unit);
+            row += (double)l->g[at];
         }
+        /* fixed point, so that the energy sums are integers, exact in any order */
+        l->rowg[r] = llround(ldexp(row, ROWG_FRAC));
+    }
     free(owner);
     free(sign);
     l->gain = c->drift_comp && sum1 > 0.0 ? sum0 / sum1 : 1.0;
@@ -619,7 +630,12 @@ int cim_xbar_stats(const struct cim_xbar *xb, int layer, struct cim_xbar_stats *
         st->adc_shift[j - l->skip] = l->e[j];
     st->periph_shift = l->periph_shift;
     st->drift_gain = l->gain;
-    cim_i128 err_sq = 0, ref_sq = 0;
+    st->fan_in = l->k;
+    st->out_features = l->o;
+    st->per_array = l->per_tile;
+    st->columns = l->ncol;
+    cim_i128 err_sq = 0, ref_sq = 0, drive_g = 0;
+    uint64_t drive_sq = 0;
     for (int t = 0; t < SLOTS_MAX; t++) {
         const struct slot *s = xb->slots[t];
         if (s == NULL)
@@ -631,11 +647,16 @@ int cim_xbar_stats(const struct cim_xbar *xb, int layer, struct cim_xbar_stats *
         st->conversions += a->conversions;
         st->clipped += a->clipped;
         st->outputs += a->outputs;
+        st->row_drives += a->drives;
+        drive_sq += a->drive_sq;
         err_sq += a->err_sq;
         ref_sq += a->ref_sq;
+        drive_g += a->drive_g;
     }
     st->err_sq = (double)err_sq;
     st->ref_sq = (double)ref_sq;
+    st->drive_sq = (double)drive_sq;
+    st->drive_g = ldexp((double)drive_g, -ROWG_FRAC);
     return CIM_OK;
 }
 
@@ -813,7 +834,18 @@ static int xbar_matmul(void *ctx, int layer, const uint16_t *a, int64_t *acc, in
                         sx2 += (int)xr2[i];
                     }
                 }
-                cim_array_read(l->g, (size_t)l->ncol, rows + s * rmax, xr, cnt[s], l->ncol, cur);
+                const int *rs = rows + s * rmax;
+                int64_t dg = 0; /* sum of x^2 times the row's conductance (< 2^62) */
+                if (dac > 1)
+                    for (int i = 0; i < cnt[s]; i++)
+                        dg += l->rowg[rs[i]] * (int64_t)xr2[i];
+                else
+                    for (int i = 0; i < cnt[s]; i++)
+                        dg += l->rowg[rs[i]];
+                st->drive_g += dg;
+                st->drive_sq += (uint64_t)sx2;
+                st->drives += (uint64_t)cnt[s] * (uint64_t)l->col_tiles;
+                cim_array_read(l->g, (size_t)l->ncol, rs, xr, cnt[s], l->ncol, cur);
                 if (l->g2 != NULL)
                     cim_array_read(l->g2, (size_t)l->ncol, rows + s * rmax, xr2, cnt[s], l->ncol,
                                    var);

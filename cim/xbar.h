@@ -221,6 +221,9 @@ int cim_xbar_calibrate_end(struct cim_xbar *xb, struct cim_err *err);
 struct cim_xbar_stats {
     int is_weight_layer;     /* 0 for maxpool (everything else 0) */
     int row_tiles, col_tiles;/* arrays = row_tiles col_tiles */
+    int fan_in, out_features;/* the layer's matrix: k rows, o outputs */
+    int per_array;           /* outputs per array */
+    int columns;             /* physical columns of one row tile, all column tiles */
     int w_slices, in_slices; /* slices read (after skipping) */
     int adc_bits;            /* ADC resolution */
     int adc_shift[16];       /* ADC step log2 per read weight slice */
@@ -234,6 +237,13 @@ struct cim_xbar_stats {
     double err_sq;           /* sum over outputs of (result - exact)^2, dot units */
     double ref_sq;           /* sum over outputs of exact^2 */
     uint64_t outputs;        /* outputs compared */
+    /* what the energy model needs (cim/energy.h), over the reads done: */
+    uint64_t row_drives;     /* rows driven with a non-zero step, counted per array */
+    double drive_sq;         /* sum over reads and driven rows of step^2 (DAC steps) */
+    double drive_g;          /* sum over reads and driven rows of step^2 times the
+                                row's programmed conductance minus Gmin, summed over
+                                its `columns` cells, level units (exact to 2^-16 per
+                                row) */
 };
 
 /* The statistics of layer `layer` into *st; CIM_EINVAL for an index out of

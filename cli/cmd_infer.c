@@ -69,20 +69,53 @@ static void print_report(const char *file, const struct nn_model *m, const char 
     }
 }
 
+/* The energy report (--energy): per layer and component, per image, and the
+ * area of the arrays and their periphery. */
+static void print_energy(const struct cli_infer_out *r)
+{
+    const struct cim_energy_cost *t = &r->cost;
+    const double total = cim_energy_total(t), area = cim_energy_area_total(t);
+    printf("  energy per inference %.4g nJ, area %.4g mm^2 (crossbar tiles: arrays, DACs, ADCs, "
+           "shift-add; docs/ENERGY.md)\n", total * 1e9, area * 1e6);
+    printf("  %-5s %-8s %10s %10s %10s %10s %10s %10s\n", "layer", "", "ADC nJ", "array nJ",
+           "DAC nJ", "periph nJ", "total nJ", "area mm^2");
+    size_t i;
+    json_t *l;
+    json_array_foreach(r->layers, i, l)
+    {
+        const json_t *e = json_object_get(l, "energy");
+#define E(k) json_real_value(json_object_get(e, k))
+        printf("  %-5d %-8s %10.4g %10.4g %10.4g %10.4g %10.4g %10.4g\n",
+               (int)json_integer_value(json_object_get(l, "layer")),
+               json_string_value(json_object_get(l, "type")), E("adc_j") * 1e9,
+               E("array_j") * 1e9, E("dac_j") * 1e9, E("periph_j") * 1e9, E("total_j") * 1e9,
+               E("area_m2") * 1e6);
+#undef E
+    }
+    const double tt = total > 0 ? total : 1.0, aa = area > 0 ? area : 1.0;
+    printf("  %-14s %9.1f%% %9.1f%% %9.1f%% %9.1f%%\n", "share of energy", 100 * t->adc / tt,
+           100 * t->array / tt, 100 * t->dac / tt, 100 * t->periph / tt);
+    printf("  %-14s %9.1f%% %9.1f%% %9.1f%% %9.1f%%   (ADCs, cells, DACs, shift-add)\n",
+           "share of area", 100 * t->area_adc / aa, 100 * t->area_cells / aa,
+           100 * t->area_dac / aa, 100 * t->area_periph / aa);
+}
+
 int cmd_infer(int argc, char **argv)
 {
     struct cli_xbar_args xa;
     cli_xbar_args_default(&xa);
     const char *config = NULL;
-    int json = 0;
+    int json = 0, energy = 0;
     struct cli_run_args ra;
-    struct cli_opt opts[2 + CLI_RUN_OPTS + CLI_XBAR_OPTS] = {
+    struct cli_opt opts[3 + CLI_RUN_OPTS + CLI_XBAR_OPTS] = {
         {"--config", CLI_OPT_STRING, &config, "FILE.json",
          "options as a JSON object {\"adc-bits\": 6, ...}; the command line wins", 0, 0, NULL, 0},
         {"--json", CLI_OPT_FLAG, &json, NULL,
          "print one JSON object (results and the effective configuration)", 0, 0, NULL, 0},
+        {"--energy", CLI_OPT_FLAG, &energy, NULL, "print energy per inference and area, by "
+         "layer and component, from the run's own counts (docs/ENERGY.md)", 0, 0, NULL, 0},
     };
-    int nopts = 2 + cli_run_opts(&ra, opts + 2);
+    int nopts = 3 + cli_run_opts(&ra, opts + 3);
     nopts += cli_xbar_opts(&xa, opts + nopts);
     const struct cli_usage u = {
         "infer", "FILE.h5 [OPTIONS]",
@@ -116,11 +149,14 @@ int cmd_infer(int argc, char **argv)
     const char *pos[1];
     int npos;
     struct cim_xbar_config cfg;
+    struct cim_energy_config ecfg;
     int rc = cli_opts_parse(&u, nargs, args, opts, nopts, pos, 1, &npos);
     if (rc == 0 && npos != 1)
         rc = cli_usage_error("infer", "expected one model file (cim infer FILE.h5)");
     if (rc == 0)
         rc = cli_xbar_config(&xa, "infer", &cfg);
+    if (rc == 0)
+        rc = cli_energy_config(&xa, "infer", &ecfg);
     json_decref(store);
     if (rc != 0)
         return rc < 0 ? CLI_EXIT_OK : rc;
@@ -148,7 +184,7 @@ int cmd_infer(int argc, char **argv)
                            cfg.adc_range == CIM_ADC_RANGE_PERCENTILE;
     if (calibrated && data_set_load(ra.data, DATA_SPLIT_TRAIN, &train, &err) != CIM_OK)
         goto fail;
-    if (cli_infer_run(m, p, &cfg, &test, &train, ra.images, xa.calib, ra.batch, 1, &pr,
+    if (cli_infer_run(m, p, &cfg, &ecfg, &test, &train, ra.images, xa.calib, ra.batch, 1, &pr,
                       "crossbar", &r,
                       &err) != CIM_OK)
         goto fail;
@@ -156,19 +192,23 @@ int cmd_infer(int argc, char **argv)
     nn_quant_label(m, p, label, sizeof label);
     const int n = r.images;
     if (json) {
+        json_t *conf = cli_xbar_config_json(&cfg, m->quant.wbits[p], m->quant.abits[p], xa.calib);
+        json_object_set_new(conf, "energy-params", cli_energy_params_json(&ecfg));
         json_t *j = json_pack(
             "{s:s, s:s, s:s, s:i, s:f, s:I, s:f, s:I, s:b, s:f, s:f, s:o, s:O}", "file", pos[0],
             "architecture", m->arch, "precision", label, "images", n, "accuracy",
             (double)r.correct / n, "correct", (json_int_t)r.correct, "accuracy_integer",
             (double)r.correct_int / n, "correct_integer", (json_int_t)r.correct_int,
             "reuses_high_arrays", r.reuses, "program_seconds", r.program_seconds,
-            "images_per_second", n / (r.seconds > 0 ? r.seconds : 1e-9), "config",
-            cli_xbar_config_json(&cfg, m->quant.wbits[p], m->quant.abits[p], xa.calib),
+            "images_per_second", n / (r.seconds > 0 ? r.seconds : 1e-9), "config", conf,
             "layers", r.layers);
+        json_object_set_new(j, "energy", cli_energy_cost_json(&r.cost, 1.0));
         cli_print_json(j);
         json_decref(j);
     } else {
         print_report(pos[0], m, label, &r);
+        if (energy)
+            print_energy(&r);
     }
     json_decref(r.layers);
     nn_model_free(m);

@@ -466,7 +466,7 @@ int cmd_sweep(int argc, char **argv)
                          done + 1, runs, label, (unsigned long long)seed, el,
                          fresh > 0 ? el / fresh * (runs - done) : 0.0);
                 struct cli_infer_out r;
-                arc = cli_infer_run(m, p, &cfg, &test, &train, ra.images, xr.calib, ra.batch,
+                arc = cli_infer_run(m, p, &cfg, NULL, &test, &train, ra.images, xr.calib, ra.batch,
                                     0, &pr, what, &r, &err);
                 if (arc == CIM_OK) {
                     char *layers = json_dumps(r.layers, JSON_COMPACT);

@@ -94,6 +94,8 @@ int cli_xbar_opts(struct cli_xbar_args *a, struct cli_opt *opts)
          0, 1, NULL, 0},
         {"--seed", CLI_OPT_U64, &a->seed, "N", "seed of every non-ideality (default 1)", 0, 0,
          NULL, 0},
+        {"--energy-params", CLI_OPT_STRING, &a->energy_params, "K=V,...", "energy model "
+         "parameters (docs/ENERGY.md), e.g. adc_fom_walden=1e-14,t_read=1e-8", 0, 0, NULL, 0},
     };
     _Static_assert(sizeof table / sizeof table[0] == CLI_XBAR_OPTS, "CLI_XBAR_OPTS");
     memcpy(opts, table, sizeof table);
@@ -195,6 +197,33 @@ int cli_xbar_config(const struct cli_xbar_args *a, const char *cmd, struct cim_x
     return CLI_EXIT_OK;
 }
 
+int cli_energy_config(const struct cli_xbar_args *a, const char *cmd, struct cim_energy_config *e)
+{
+    *e = cim_energy_config_default();
+    if (a->energy_params == NULL)
+        return CLI_EXIT_OK;
+    const char *s = a->energy_params;
+    while (*s != '\0') {
+        const char *end = strchr(s, ','), *eq = strchr(s, '=');
+        const size_t len = end != NULL ? (size_t)(end - s) : strlen(s);
+        char name[64], *stop;
+        if (eq == NULL || (end != NULL && eq > end) || eq == s || (size_t)(eq - s) >= sizeof name)
+            return cli_usage_error(cmd, "--energy-params '%s': expected NAME=VALUE,... (names in "
+                                   "docs/ENERGY.md)", a->energy_params);
+        memcpy(name, s, (size_t)(eq - s));
+        name[eq - s] = '\0';
+        errno = 0;
+        const double v = strtod(eq + 1, &stop);
+        if (stop == eq + 1 || stop != s + len || errno != 0)
+            return cli_usage_error(cmd, "--energy-params: %s: expected a number after '='", name);
+        struct cim_err err = {0};
+        if (cim_energy_param_set(e, name, v, &err) != CIM_OK)
+            return cli_usage_error(cmd, "--energy-params: %s", err.msg);
+        s += len + (end != NULL);
+    }
+    return CLI_EXIT_OK;
+}
+
 /* The shortest of %.15g, %.16g, %.17g that reads back as v (0.05, not
  * 0.050000000000000003). */
 static void fmt_num(char *buf, size_t n, double v)
@@ -248,6 +277,20 @@ json_t *cli_xbar_config_json(const struct cim_xbar_config *c, int wbits, int abi
     return j;
 }
 
+json_t *cli_energy_params_json(const struct cim_energy_config *e)
+{
+    char buf[1024], v[32];
+    size_t at = 0;
+    for (int i = 0; cim_energy_param_name(i) != NULL; i++) {
+        double x;
+        cim_energy_param_get(e, cim_energy_param_name(i), &x);
+        fmt_num(v, sizeof v, x);
+        at += (size_t)snprintf(buf + at, sizeof buf - at, "%s%s=%s", i ? "," : "",
+                               cim_energy_param_name(i), v);
+    }
+    return json_string(buf);
+}
+
 int cli_xbar_precision(const struct nn_model *m, int wbits, int abits, const char *cmd,
                        const char *file)
 {
@@ -296,6 +339,22 @@ int cli_config_file_args(const char *path, const struct cli_opt *opts, int nopts
             snprintf(buf, sizeof buf, "%s", name);
         } else if (json_is_string(val)) {
             snprintf(buf, sizeof buf, "%s=%s", name, json_string_value(val));
+        } else if (json_is_object(val) && o->kind == CLI_OPT_STRING) {
+            /* {"k": v, ...} is the list "k=v,..." (--energy-params) */
+            size_t at = (size_t)snprintf(buf, sizeof buf, "%s=", name);
+            const char *k;
+            json_t *x;
+            json_object_foreach(val, k, x)
+            {
+                if (!json_is_number(x))
+                    return cim_err_set(err, CIM_EFORMAT, "%s: \"%s\": \"%s\" expects a number",
+                                       path, key, k);
+                at += (size_t)snprintf(buf + at, sizeof buf > at ? sizeof buf - at : 0,
+                                       "%s%s=%.17g", at > strlen(name) + 1 ? "," : "", k,
+                                       json_number_value(x));
+            }
+            if (at >= sizeof buf)
+                return cim_err_set(err, CIM_EFORMAT, "%s: \"%s\" is too long", path, key);
         } else if (json_is_integer(val)) {
             snprintf(buf, sizeof buf, "%s=%lld", name, (long long)json_integer_value(val));
         } else if (json_is_real(val)) {
@@ -358,8 +417,30 @@ done:
     return rc;
 }
 
+/* *sum += c, energies times `per` (per image), areas as they are. */
+static void add_cost(struct cim_energy_cost *sum, const struct cim_energy_cost *c, double per)
+{
+    sum->adc += c->adc * per;
+    sum->array += c->array * per;
+    sum->dac += c->dac * per;
+    sum->periph += c->periph * per;
+    sum->area_cells += c->area_cells;
+    sum->area_adc += c->area_adc;
+    sum->area_dac += c->area_dac;
+    sum->area_periph += c->area_periph;
+}
+
+json_t *cli_energy_cost_json(const struct cim_energy_cost *c, double per)
+{
+    return json_pack("{s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f}", "adc_j", c->adc * per,
+                     "array_j", c->array * per, "dac_j", c->dac * per, "periph_j",
+                     c->periph * per, "total_j", cim_energy_total(c) * per, "area_cells_m2",
+                     c->area_cells, "area_adc_m2", c->area_adc, "area_dac_m2", c->area_dac,
+                     "area_periph_m2", c->area_periph, "area_m2", cim_energy_area_total(c));
+}
+
 int cli_infer_run(const struct nn_model *m, int p, const struct cim_xbar_config *cfg,
-                  const struct data_set *test, const struct data_set *train, int images,
+                  const struct cim_energy_config *energy, const struct data_set *test, const struct data_set *train, int images,
                   int calib, int batch, int integer, struct cli_progress *pr, const char *what,
                   struct cli_infer_out *out, struct cim_err *err)
 {
@@ -395,12 +476,18 @@ int cli_infer_run(const struct nn_model *m, int p, const struct cim_xbar_config 
                              err)) != CIM_OK)
             goto done;
     }
+    const struct cim_energy_config edef = cim_energy_config_default();
+    if (energy == NULL)
+        energy = &edef;
     out->layers = json_array();
     for (int i = 0; i < m->n_layers; i++) {
         struct cim_xbar_stats st;
         cim_xbar_stats(xb, i, &st);
         if (!st.is_weight_layer)
             continue;
+        struct cim_energy_cost c;
+        cim_energy_layer(energy, cfg, &st, &c);
+        add_cost(&out->cost, &c, 1.0 / n);
         json_t *sh = json_array();
         for (int j = 0; j < st.w_slices; j++)
             json_array_append_new(sh, json_integer(st.adc_shift[j]));
@@ -418,6 +505,8 @@ int cli_infer_run(const struct nn_model *m, int p, const struct cim_xbar_config 
                       "rms_error", st.outputs ? sqrt(st.err_sq / (double)st.outputs) : 0.0,
                       "relative_error", st.ref_sq > 0 ? sqrt(st.err_sq / st.ref_sq) : 0.0,
                       "drift_gain", st.drift_gain));
+        json_object_set_new(json_array_get(out->layers, json_array_size(out->layers) - 1),
+                            "energy", cli_energy_cost_json(&c, 1.0 / n));
     }
 done:
     cim_xbar_free(xb);

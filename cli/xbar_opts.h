@@ -15,14 +15,16 @@
 
 #include <jansson.h>
 
+#include "cim/energy.h"
 #include "cim/xbar.h"
 #include "cli/cli.h"
 
 /* The number of crossbar options cli_xbar_opts() fills. */
-#define CLI_XBAR_OPTS 23
+#define CLI_XBAR_OPTS 24
 
 struct cli_xbar_args {
     const char *array, *encoding, *adc_range, *round, *noise_model, *drift_nu, *on_off;
+    const char *energy_params;  /* "name=value,..." (cim/energy.h), or NULL */
     int wbits, abits, calib;
     int cell_bits, dac_bits, adc_bits, periph_bits, saturate, drift_comp;
     double prog_noise, read_noise, drift_t, drift_t0, saf0, saf1;
@@ -53,6 +55,14 @@ int cli_xbar_opts(struct cli_xbar_args *a, struct cli_opt *opts);
  * one-line "cim CMD: reason" naming the option. */
 int cli_xbar_config(const struct cli_xbar_args *a, const char *cmd, struct cim_xbar_config *c);
 
+/* The energy model of the arguments: the defaults with --energy-params
+ * applied; CLI_EXIT_OK, or CLI_EXIT_USAGE after a one-line message. */
+int cli_energy_config(const struct cli_xbar_args *a, const char *cmd, struct cim_energy_config *e);
+
+/* Every energy parameter as one "name=value,..." string (a new reference),
+ * the value of --energy-params that reproduces e. */
+json_t *cli_energy_params_json(const struct cim_energy_config *e);
+
 /* The effective configuration in the options' names (a new reference), the
  * precision as wbits and abits: a --config file of exactly this object
  * reproduces the run. */
@@ -79,15 +89,21 @@ struct cli_infer_out {
     double seconds, program_seconds;
     int reuses;                  /* cim_xbar_reuses() */
     json_t *layers;              /* per-layer statistics (new reference; caller frees) */
+    struct cim_energy_cost cost; /* energy per image (J) and area (m^2), all layers */
 };
 
-/* Program model m at precision p with cfg; when the ADC range is calibrated,
+/* A cost as JSON: energies times `per` (J; per image with per = 1 / images),
+ * areas (m^2); a new reference. */
+json_t *cli_energy_cost_json(const struct cim_energy_cost *c, double per);
+
+/* Program model m at precision p with cfg (energy model `energy`, NULL for
+ * the defaults); when the ADC range is calibrated,
  * calibrate on the first `calib` images of `train` (must then be loaded);
  * classify the first `images` of `test` (all for images <= 0), `batch` at a
  * time; with `integer`, also run the exact integer path on the same images.
  * Progress on pr, labelled `what`. CIM_OK or an error with a message. */
 int cli_infer_run(const struct nn_model *m, int p, const struct cim_xbar_config *cfg,
-                  const struct data_set *test, const struct data_set *train, int images,
+                  const struct cim_energy_config *energy, const struct data_set *test, const struct data_set *train, int images,
                   int calib, int batch, int integer, struct cli_progress *pr, const char *what,
                   struct cli_infer_out *out, struct cim_err *err);
 

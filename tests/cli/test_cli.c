@@ -435,6 +435,54 @@ START_TEST(test_infer)
 }
 END_TEST
 
+/* `cim infer --energy`: the breakdown is printed; --energy-params (and its
+ * JSON form in a config file) change exactly what they name; bad names and
+ * values get one line. */
+START_TEST(test_infer_energy)
+{
+    static struct cli_run r;
+    char model[600];
+    snprintf(model, sizeof model, "%s/data/weights/lenet5-fmnist.h5", getenv("CIM_SRCDIR"));
+    expect_error((const char *[]){"infer", model, "--energy-params", "t_reed=1", NULL}, 2,
+                 "t_reed");
+    expect_error((const char *[]){"infer", model, "--energy-params", "g_max=-1e-6", NULL}, 2,
+                 "g_max");
+    expect_error((const char *[]){"infer", model, "--energy-params", "g_max", NULL}, 2,
+                 "--energy-params");
+    test_run_cim(&r, (const char *[]){"infer", model, "--images", "100", "--energy", NULL});
+    ck_assert_msg(r.status == 0, "infer --energy: %s", r.err);
+    ck_assert_msg(strstr(r.out, "energy per inference") != NULL &&
+                      strstr(r.out, "share of energy") != NULL,
+                  "%s", r.out);
+    /* the default, then the Walden FOM doubled through a config file: at the
+     * lossless 9 bits Walden rules, so the ADC energy doubles, nothing else moves */
+    json_t *e[2];
+    const char *cfg = test_tmp("energy.json");
+    FILE *f = fopen(cfg, "w");
+    fputs("{\"energy-params\": {\"adc_fom_walden\": 1e-14}}\n", f);
+    fclose(f);
+    for (int k = 0; k < 2; k++) {
+        test_run_cim(&r, (const char *[]){"infer", model, "--images", "100", "--json",
+                                          k ? "--config" : NULL, cfg, NULL});
+        ck_assert_msg(r.status == 0, "infer --json: %s", r.err);
+        e[k] = json_loads(r.out, 0, NULL);
+        ck_assert_ptr_nonnull(e[k]);
+    }
+    const json_t *t0 = json_object_get(e[0], "energy"), *t1 = json_object_get(e[1], "energy");
+#define V(t, k) json_real_value(json_object_get(t, k))
+    ck_assert(V(t0, "adc_j") > 0 && V(t0, "array_j") > 0 && V(t0, "dac_j") > 0 &&
+              V(t0, "periph_j") > 0 && V(t0, "area_m2") > 0);
+    ck_assert_double_eq_tol(V(t1, "adc_j") / V(t0, "adc_j"), 2.0, 1e-9);
+    ck_assert(V(t1, "array_j") == V(t0, "array_j") && V(t1, "periph_j") == V(t0, "periph_j"));
+#undef V
+    const char *ep = json_string_value(
+        json_object_get(json_object_get(e[1], "config"), "energy-params"));
+    ck_assert_msg(ep != NULL && strstr(ep, "adc_fom_walden=1e-14") != NULL, "%s", ep);
+    json_decref(e[0]);
+    json_decref(e[1]);
+}
+END_TEST
+
 static Suite *cli_suite(void)
 {
     Suite *s = suite_create("cli");
@@ -448,6 +496,7 @@ static Suite *cli_suite(void)
     tcase_add_loop_test(tc, test_resume_after_kill, 0, 3);
     tcase_add_test(tc, test_qat_eval);
     tcase_add_test(tc, test_bench_blas);
+    tcase_add_test(tc, test_infer_energy);
     tcase_add_test(tc, test_infer);
     tcase_add_loop_test(tc, test_shipped_weights, 0, 4);
     suite_add_tcase(s, tc);
