@@ -337,7 +337,7 @@ static long plot_hidden(const struct plot_job *j, const double box[4])
             }
             double u = (plot_tx(j, c->x[i]) - j->wx0) * sx, v = (c->y[i] - j->wy0) * sy;
             hits += 4 * PLOT_IN(u, v); /* a hidden marker weighs more than a bit of line */
-            if (prev)
+            if (prev && c->style != CLI_PLOT_MARKERS)
                 for (int t = 1; t < PLOT_SAMPLES_PER_SEGMENT; t++) {
                     double f = (double)t / PLOT_SAMPLES_PER_SEGMENT;
                     hits += PLOT_IN(pu + f * (u - pu), pv + f * (v - pv));
@@ -408,7 +408,7 @@ static void plot_draw_series(const struct plot_job *j, int k)
 
     plwidth(PLOT_LINE_WIDTH);
     int m = 0;
-    for (int i = 0; i <= c->n; i++) {
+    for (int i = 0; i <= c->n && c->style != CLI_PLOT_MARKERS; i++) {
         int ok = i < c->n && plot_x_ok(c->x[i], j->p->logx) && isfinite(c->y[i]);
         if (ok) {
             j->bx[m] = plot_tx(j, c->x[i]);
@@ -422,7 +422,7 @@ static void plot_draw_series(const struct plot_job *j, int k)
     }
 
     m = 0;
-    for (int i = 0; i < c->n; i++)
+    for (int i = 0; i < c->n && c->style != CLI_PLOT_LINE; i++)
         if (plot_x_ok(c->x[i], j->p->logx) && isfinite(c->y[i])) {
             j->bx[m] = plot_tx(j, c->x[i]);
             j->by[m] = c->y[i];
@@ -458,7 +458,7 @@ static void plot_draw_legend(const struct plot_job *j, enum plot_spot spot, doub
     }
     PLINT *tcol = opt + n, *col = opt + 2 * n, *style = opt + 3 * n;
     for (int e = 0; e < n; e++) {
-        opt[e] = PL_LEGEND_LINE;
+        opt[e] = j->s[j->legend_of[e]].style == CLI_PLOT_MARKERS ? PL_LEGEND_NONE : PL_LEGEND_LINE;
         tcol[e] = PLOT_COL_FG;
         col[e] = plot_series_colour(j->legend_of[e]);
         style[e] = 1;
@@ -485,6 +485,8 @@ static void plot_draw_legend(const struct plot_job *j, enum plot_spot spot, doub
     plwind(0.0, 1.0, 0.0, 1.0);
     for (int e = 0; e < n; e++) {
         int k = j->legend_of[e];
+        if (j->s[k].style == CLI_PLOT_LINE)
+            continue;
         PLFLT my = vy0 + (box[3] - (e + 0.5) * *h / n) * (vy1 - vy0);
         plcol0(plot_series_colour(k));
         plschr(0.0, PLOT_TEXT_SCALE * plot_markers[k % PLOT_NMARKERS].scale);

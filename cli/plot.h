@@ -32,6 +32,13 @@
 
 #include "base/err.h"
 
+/* How a series is drawn. */
+enum cli_plot_style {
+    CLI_PLOT_LINE_MARKERS = 0, /* a line through its points, a marker at each */
+    CLI_PLOT_MARKERS = 1,      /* markers only (a scatter of designs) */
+    CLI_PLOT_LINE = 2          /* a line only (a front, a bound) */
+};
+
 /* One line of a figure. */
 struct cli_plot_series {
     const char *label;       /* legend text; NULL or "" keeps the series out of the legend */
@@ -39,6 +46,7 @@ struct cli_plot_series {
     const double *x, *y;     /* n values each; x in the units of the x label */
     const double *ylo, *yhi; /* error bar ends (absolute y values, not offsets), n values
                                 each, or both NULL for none */
+    enum cli_plot_style style; /* 0 (zero-initialized): line and markers */
 };
 
 /* What the figure shows besides its series. */

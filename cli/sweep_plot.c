@@ -164,7 +164,7 @@ int cli_sweep_plot(const char *path, const char *title, const struct data_sweep 
         }
         ser[j] = (struct cli_plot_series){keys[j][0] ? keys[j] : "accuracy", nx, x,
                                           y + (size_t)j * nx, lo + (size_t)j * nx,
-                                          hi + (size_t)j * nx};
+                                          hi + (size_t)j * nx, CLI_PLOT_LINE_MARKERS};
     }
     if (seeds == 1)
         for (int j = 0; j < ns; j++)

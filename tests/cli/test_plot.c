@@ -103,8 +103,8 @@ START_TEST(test_two_series_png)
     dir_begin("two");
     struct cim_err err = {0};
     struct cli_plot_series s[2] = {
-        {"calibrated", 6, bits, acc_a, NULL, NULL},
-        {"full scale (5 seeds)", 6, bits, acc_b, acc_b_lo, acc_b_hi},
+        {"calibrated", 6, bits, acc_a, NULL, NULL, CLI_PLOT_LINE_MARKERS},
+        {"full scale (5 seeds)", 6, bits, acc_b, acc_b_lo, acc_b_hi, CLI_PLOT_LINE_MARKERS},
     };
     struct cli_plot p = {"two series", "ADC resolution (bits)", "accuracy (%)", 0, NAN, NAN};
     const char *path = tmp("two.png");
@@ -137,8 +137,8 @@ START_TEST(test_log_x_png)
         acc[i] = 90.0 - 6.0 * log10(t[i]);
     }
     struct cli_plot_series s[2] = {
-        {"relative conductance", 7, t, g, NULL, NULL},
-        {"accuracy", 7, t, acc, NULL, NULL},
+        {"relative conductance", 7, t, g, NULL, NULL, CLI_PLOT_LINE_MARKERS},
+        {"accuracy", 7, t, acc, NULL, NULL, CLI_PLOT_LINE_MARKERS},
     };
     struct cli_plot p = {"drift", "time since programming (s)", "%", 1, NAN, NAN};
     const char *path = tmp("drift.png");
@@ -156,7 +156,7 @@ START_TEST(test_svg)
 {
     dir_begin("svg");
     struct cim_err err = {0};
-    struct cli_plot_series s = {"a #1", 6, bits, acc_a, NULL, NULL};
+    struct cli_plot_series s = {"a #1", 6, bits, acc_a, NULL, NULL, CLI_PLOT_LINE_MARKERS};
     struct cli_plot p = {"svg", "x", "y", 0, NAN, NAN};
     const char *path = tmp("fig.SVG");
     ck_assert_int_eq(cli_plot_write(path, &p, &s, 1, &err), CIM_OK);
@@ -176,7 +176,7 @@ START_TEST(test_missing_directory)
 {
     dir_begin("missing");
     struct cim_err err = {0};
-    struct cli_plot_series s = {"a", 6, bits, acc_a, NULL, NULL};
+    struct cli_plot_series s = {"a", 6, bits, acc_a, NULL, NULL, CLI_PLOT_LINE_MARKERS};
     struct cli_plot p = {"t", "x", "y", 0, NAN, NAN};
     const char *path = tmp("missing/fig.png");
     int rc = cli_plot_write(path, &p, &s, 1, &err);
@@ -192,7 +192,7 @@ START_TEST(test_no_series)
     dir_begin("none");
     struct cim_err err = {0};
     struct cli_plot p = {"t", "x", "y", 0, NAN, NAN};
-    struct cli_plot_series s = {"a", 6, bits, acc_a, NULL, NULL};
+    struct cli_plot_series s = {"a", 6, bits, acc_a, NULL, NULL, CLI_PLOT_LINE_MARKERS};
     const char *path = tmp("none.png");
     int rc = cli_plot_write(path, &p, &s, 0, &err);
     assert_err(err, rc, CIM_EINVAL, "none.png: no series");
@@ -208,7 +208,7 @@ START_TEST(test_bad_arguments)
     dir_begin("bad");
     struct cli_plot p = {"t", "x", "y", 0, NAN, NAN};
     double nan6[6] = {NAN, NAN, NAN, NAN, NAN, NAN};
-    struct cli_plot_series s = {"a", 6, bits, acc_a, NULL, NULL};
+    struct cli_plot_series s = {"a", 6, bits, acc_a, NULL, NULL, CLI_PLOT_LINE_MARKERS};
     struct cim_err err = {0};
     int rc;
 
@@ -221,7 +221,7 @@ START_TEST(test_bad_arguments)
     rc = cli_plot_write("", &p, &s, 1, &err);
     assert_err(err, rc, CIM_EINVAL, "empty");
 
-    struct cli_plot_series only_nan = {"a", 6, bits, nan6, NULL, NULL};
+    struct cli_plot_series only_nan = {"a", 6, bits, nan6, NULL, NULL, CLI_PLOT_LINE_MARKERS};
     memset(&err, 0, sizeof err);
     rc = cli_plot_write(tmp("nan.png"), &p, &only_nan, 1, &err);
     assert_err(err, rc, CIM_EINVAL, "nan.png: no finite data point");
@@ -229,17 +229,17 @@ START_TEST(test_bad_arguments)
     struct cli_plot logp = p;
     logp.logx = 1;
     double negx[6] = {-1, 0, -3, -4, 0, -6};
-    struct cli_plot_series neg = {"a", 6, negx, acc_a, NULL, NULL};
+    struct cli_plot_series neg = {"a", 6, negx, acc_a, NULL, NULL, CLI_PLOT_LINE_MARKERS};
     memset(&err, 0, sizeof err);
     rc = cli_plot_write(tmp("neg.png"), &logp, &neg, 1, &err);
     assert_err(err, rc, CIM_EINVAL, "x > 0");
 
-    struct cli_plot_series half = {"a", 6, bits, acc_a, acc_b_lo, NULL};
+    struct cli_plot_series half = {"a", 6, bits, acc_a, acc_b_lo, NULL, CLI_PLOT_LINE_MARKERS};
     memset(&err, 0, sizeof err);
     rc = cli_plot_write(tmp("half.png"), &p, &half, 1, &err);
     assert_err(err, rc, CIM_EINVAL, "one end of its error bars");
 
-    struct cli_plot_series nox = {"a", 6, NULL, acc_a, NULL, NULL};
+    struct cli_plot_series nox = {"a", 6, NULL, acc_a, NULL, NULL, CLI_PLOT_LINE_MARKERS};
     memset(&err, 0, sizeof err);
     rc = cli_plot_write(tmp("nox.png"), &p, &nox, 1, &err);
     assert_err(err, rc, CIM_EINVAL, "series 0 has no x");
@@ -267,10 +267,10 @@ START_TEST(test_adc_figure)
     static const double w4_fs[6] = {10.00, 10.50, 17.81, 49.61, 70.90, 86.66};
     static const double w4_cal[6] = {59.79, 83.31, 88.53, 90.01, 90.20, 90.13};
     struct cli_plot_series s[4] = {
-        {"W8A8 full-scale", 6, bits, w8_fs, NULL, NULL},
-        {"W8A8 calibrated max", 6, bits, w8_cal, NULL, NULL},
-        {"W4A4 full-scale", 6, bits, w4_fs, NULL, NULL},
-        {"W4A4 calibrated max", 6, bits, w4_cal, NULL, NULL},
+        {"W8A8 full-scale", 6, bits, w8_fs, NULL, NULL, CLI_PLOT_LINE_MARKERS},
+        {"W8A8 calibrated max", 6, bits, w8_cal, NULL, NULL, CLI_PLOT_LINE_MARKERS},
+        {"W4A4 full-scale", 6, bits, w4_fs, NULL, NULL, CLI_PLOT_LINE_MARKERS},
+        {"W4A4 calibrated max", 6, bits, w4_cal, NULL, NULL, CLI_PLOT_LINE_MARKERS},
     };
     struct cli_plot p = {"lenet5 on 128x128 crossbars: accuracy vs ADC resolution",
                          "ADC resolution (bits)", "accuracy (%)", 0, NAN, NAN};
