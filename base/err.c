@@ -6,6 +6,13 @@
 #include <stdio.h>
 #include <string.h>
 
+void cim_err_one_line(char *s)
+{
+    for (; *s != '\0'; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            *s = '?';
+}
+
 int cim_err_set(struct cim_err *err, int code, const char *fmt, ...)
 {
     if (err == NULL || err->code != CIM_OK)
@@ -15,6 +22,7 @@ int cim_err_set(struct cim_err *err, int code, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(err->msg, sizeof err->msg, fmt, ap);
     va_end(ap);
+    cim_err_one_line(err->msg);
     return code;
 }
 
@@ -41,6 +49,7 @@ int cim_err_prefix(struct cim_err *err, const char *fmt, ...)
         t = room;
     memcpy(err->msg + n, tail, t);
     err->msg[n + t] = '\0';
+    cim_err_one_line(err->msg);
     return err->code;
 }
 

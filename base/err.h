@@ -33,6 +33,11 @@ struct cim_err {
     char msg[CIM_ERR_MSG_MAX];
 };
 
+/* Make s one line: every control character (a newline or tab inside a file
+ * name, a JSON key, an option value) becomes '?'. cim_err_set() and
+ * cim_err_prefix() apply it to every message. */
+void cim_err_one_line(char *s);
+
 /* Set `err` (may be NULL) to `code` and a printf-style message; returns `code`,
  * so that `return cim_err_set(err, CIM_EINVAL, "...")` reads naturally. A message
  * already present is kept: the innermost cause is the most precise one. */

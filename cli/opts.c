@@ -24,6 +24,7 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    cim_err_one_line(msg);
     fprintf(stderr, "cim %s: %s\n", cmd, msg);
     return CLI_EXIT_USAGE;
 }

@@ -634,6 +634,24 @@ int data_h5_open(struct data_h5io *io, const char *path, const char *what, hid_t
     return rc;
 }
 
+int data_h5_open_image(struct data_h5io *io, const void *buf, size_t len, hid_t *file)
+{
+    *file = H5I_INVALID_HID;
+    data_init();
+    if (buf == NULL || len == 0)
+        return cim_err_set(io->err, CIM_EFORMAT, "%s: empty; expected an HDF5 file", io->file);
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    if (fapl < 0)
+        return data_h5_fail(io, CIM_EIO, NULL, "cannot open");
+    int rc = CIM_OK;
+    if (H5Pset_fapl_core(fapl, 1 << 16, 0) < 0 || H5Pset_file_image(fapl, (void *)buf, len) < 0)
+        rc = data_h5_fail(io, CIM_EIO, NULL, "cannot open");
+    else if ((*file = H5Fopen(io->file, H5F_ACC_RDONLY, fapl)) < 0)
+        rc = cim_err_set(io->err, CIM_EFORMAT, "%s: not an HDF5 file", io->file);
+    H5Pclose(fapl);
+    return rc;
+}
+
 /* ---- one-dimensional columns ---------------------------------------------------- */
 
 int data_h5_put_column(struct data_h5io *io, hid_t loc, const char *dpath, const char *name,

@@ -139,6 +139,11 @@ int data_h5_group_open(struct data_h5io *io, hid_t loc, const char *name, const 
  * "model file", "sweep file"). */
 int data_h5_open(struct data_h5io *io, const char *path, const char *what, hid_t *file);
 
+/* Open the `len` bytes at `buf` (copied) as a read-only HDF5 file held in
+ * memory (HDF5's core driver with a file image), named io->file in messages;
+ * CIM_OK, or CIM_EFORMAT when HDF5 cannot open them as a file. */
+int data_h5_open_image(struct data_h5io *io, const void *buf, size_t len, hid_t *file);
+
 /* 1-D datasets ("columns") of n values: numbers of file type ftype written from
  * memory type mtype; variable-length UTF-8 strings. Readers check the class
  * (H5T_INTEGER, H5T_FLOAT, strings) and the length n, with messages naming

@@ -441,6 +441,46 @@ static int param_read(struct data_h5io *io, hid_t g, const char *gpath, const ch
 
 /* ---- reading: the model ----------------------------------------------------- */
 
+/* Before a layer's weights are allocated: its `weight` dataset must have the
+ * shape the layer's attributes and the previous layer imply (want, rank
+ * dims), and no more than DATA_MODEL_LAYER_PARAMS_MAX elements, so that a small
+ * damaged file cannot make cim allocate gigabytes it will then refuse. */
+static int weight_shape_check(struct data_h5io *io, hid_t g, const char *gpath, int rank,
+                              const double want[RANK_MAX], const char *hint)
+{
+    char dpath[OBJ_PATH_MAX];
+    snprintf(dpath, sizeof dpath, "%.*s/weight", GROUP_PATH_MAX, gpath);
+    hid_t d;
+    int r = 0;
+    hsize_t dims[RANK_MAX] = {0};
+    int rc = fdset_open(io, g, "weight", dpath, &d, &r, dims);
+    if (rc != CIM_OK)
+        return rc;
+    H5Dclose(d);
+    int same = r == rank;
+    double n = 1.0;
+    for (int i = 0; i < rank; i++) {
+        same = same && (double)dims[i] == want[i];
+        n *= want[i];
+    }
+    if (!same) {
+        char got[96], exp[96] = "[";
+        data_h5_dims_desc(r, dims, got, sizeof got);
+        for (int i = 0; i < rank; i++)
+            snprintf(exp + strlen(exp), sizeof exp - strlen(exp), "%s%.0f", i ? ", " : "",
+                     want[i]);
+        strncat(exp, "]", sizeof exp - strlen(exp) - 1);
+        if (r != rank)
+            return data_h5_bad(io, CIM_EFORMAT, dpath, "rank %d %s; expected rank %d %s", r, got,
+                               rank, exp);
+        return data_h5_bad(io, CIM_EFORMAT, dpath, "shape %s; expected %s%s", got, exp, hint);
+    }
+    if (n > (double)DATA_MODEL_LAYER_PARAMS_MAX)
+        return data_h5_bad(io, CIM_EFORMAT, dpath, "%.0f weights; more than cim reads in one "
+                           "layer (%zu)", n, DATA_MODEL_LAYER_PARAMS_MAX);
+    return CIM_OK;
+}
+
 /* "NNN_<type>": NNN is the layer's 0-based position, exactly three digits. */
 static int layer_name_parse(const char *name, int *index, const char **suffix)
 {
@@ -513,6 +553,29 @@ static int layer_read(struct data_h5io *io, hid_t layers, const char *name, int 
                          "activation '%s'; a maxpool layer has activation "
                          "none",
                          aname);
+
+    /* the stored weights have the shape the attributes imply, checked before
+     * anything is allocated; hyper-parameters that nn_model_add_*() refuses
+     * (a kernel that does not fit, no units) keep its more telling message */
+    const struct nn_shape in = m->n_layers ? m->layers[m->n_layers - 1].out : m->input;
+    const int structural = type == NN_LAYER_DENSE
+                               ? units >= 1
+                               : kernel >= 1 && stride >= 1 && pad >= 0 && pad < kernel &&
+                                     (double)in.h + 2.0 * pad >= kernel &&
+                                     (double)in.w + 2.0 * pad >= kernel;
+    if (rc == CIM_OK && type != NN_LAYER_MAXPOOL && structural) {
+        const double want[RANK_MAX] = {units, type == NN_LAYER_DENSE ? (double)in.c * in.h * in.w
+                                                                     : (double)in.c,
+                                       kernel, kernel};
+        char hint[160];
+        if (type == NN_LAYER_DENSE)
+            snprintf(hint, sizeof hint, " (units x the flattened output of the previous layer, "
+                     "%dx%dx%d = %.0f)", in.c, in.h, in.w, want[1]);
+        else
+            snprintf(hint, sizeof hint, " (channels x the previous layer's %d output channels "
+                     "x kernel x kernel)", in.c);
+        rc = weight_shape_check(io, g, gpath, type == NN_LAYER_DENSE ? 2 : 4, want, hint);
+    }
 
     /* The same calls a user would make; their checks (kernel fits the input,
      * padding < kernel) apply to files too. */
@@ -800,6 +863,19 @@ static int model_read(struct data_h5io *io, hid_t file, struct nn_model **out)
     return CIM_OK;
 }
 
+/* Read the model of an open file and close it. */
+static struct nn_model *model_read_close(struct data_h5io *io, hid_t file)
+{
+    struct nn_model *m;
+    int rc = model_read(io, file, &m);
+    if (H5Fclose(file) < 0 && rc == CIM_OK) {
+        data_h5_fail(io, CIM_EIO, NULL, "cannot close");
+        nn_model_free(m);
+        return NULL;
+    }
+    return rc == CIM_OK ? m : NULL;
+}
+
 /* Missing, unreadable and non-HDF5 files get their own messages, before HDF5
  * gets a chance to describe them in its own words. */
 struct nn_model *data_model_load(const char *path, struct cim_err *err)
@@ -808,14 +884,17 @@ struct nn_model *data_model_load(const char *path, struct cim_err *err)
     hid_t file;
     if (data_h5_open(&io, path, "model file", &file) != CIM_OK)
         return NULL;
-    struct nn_model *m;
-    int rc = model_read(&io, file, &m);
-    if (H5Fclose(file) < 0 && rc == CIM_OK) {
-        data_h5_fail(&io, CIM_EIO, NULL, "cannot close");
-        nn_model_free(m);
+    return model_read_close(&io, file);
+}
+
+struct nn_model *data_model_load_image(const void *buf, size_t len, const char *name,
+                                       struct cim_err *err)
+{
+    struct data_h5io io = {name, err};
+    hid_t file;
+    if (data_h5_open_image(&io, buf, len, &file) != CIM_OK)
         return NULL;
-    }
-    return rc == CIM_OK ? m : NULL;
+    return model_read_close(&io, file);
 }
 
 /* ---- checkpoints ---------------------------------------------------------------- */

@@ -32,6 +32,10 @@
 #define DATA_MODEL_FORMAT "cim-model"
 #define DATA_MODEL_FORMAT_VERSION 1
 
+/* Refuse a layer with more weights than this (2^28, 1 GiB of float32), before
+ * allocating them: cim's networks are small, a file claiming more is damaged. */
+#define DATA_MODEL_LAYER_PARAMS_MAX ((size_t)1 << 28)
+
 /* Silence HDF5's automatic error printing (cim reports errors itself). Call once
  * at start-up; idempotent. The functions below call it too, so that the library
  * never prints even when a program forgets. */
@@ -56,12 +60,18 @@ int data_model_save(const char *path, const struct nn_model *m, struct cim_err *
  *                    attribute or dataset is missing or has the wrong type, rank
  *                    or shape, the layer groups are not numbered 000, 001, ...,
  *                    the layers do not chain, a layer type or activation is
- *                    unknown, or a weight or bias is NaN or infinite;
+ *                    unknown, a weight or bias is NaN or infinite, or a layer
+ *                    has more than DATA_MODEL_LAYER_PARAMS_MAX weights;
  *   CIM_ENOMEM       out of memory.
  * /training and each of its attributes are optional; what is missing keeps the
  * "unknown" value of struct nn_train_record. The caller frees the model with
  * nn_model_free(). */
 struct nn_model *data_model_load(const char *path, struct cim_err *err);
+
+/* The same from the `len` bytes of an HDF5 file held in memory (copied), named
+ * `name` in messages (the fuzzing harness reads models this way). */
+struct nn_model *data_model_load_image(const void *buf, size_t len, const char *name,
+                                       struct cim_err *err);
 
 /* What a checkpoint adds to a model file. */
 struct data_checkpoint {

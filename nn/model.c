@@ -80,12 +80,16 @@ static struct nn_layer *model_next(struct nn_model *m, const char *what, struct 
 
 static int layer_alloc_params(struct nn_layer *l, int out, int c, int k, struct cim_err *err)
 {
+    if ((double)out * c * k * k > (double)((size_t)1 << 28))
+        return cim_err_set(err, CIM_EINVAL, "a %s layer of %d x %d x %d x %d weights is too large "
+                           "(at most 2^28)", nn_layer_type_name(l->type), out, c, k, k);
     if (nn_tensor_init(&l->weight, out, c, k, k) != CIM_OK ||
         nn_tensor_init(&l->bias, out, 1, 1, 1) != CIM_OK) {
         nn_tensor_release(&l->weight);
         nn_tensor_release(&l->bias);
-        return cim_err_set(err, CIM_ENOMEM, "out of memory for the parameters of a %s layer",
-                           nn_layer_type_name(l->type));
+        cim_err_set(err, CIM_ENOMEM, "out of memory for the parameters of a %s layer",
+                    nn_layer_type_name(l->type));
+        return CIM_ENOMEM;
     }
     return CIM_OK;
 }
@@ -105,8 +109,9 @@ int nn_model_add_dense(struct nn_model *m, int out, enum nn_act act, struct cim_
     l->type = NN_LAYER_DENSE;
     l->act = act;
     l->out = (struct nn_shape){out, 1, 1};
-    if (layer_alloc_params(l, out, (int)in, 1, err) != CIM_OK)
-        return CIM_ENOMEM;
+    int rc = layer_alloc_params(l, out, (int)in, 1, err);
+    if (rc != CIM_OK)
+        return rc;
     m->n_layers++;
     return CIM_OK;
 }
@@ -142,8 +147,9 @@ int nn_model_add_conv2d(struct nn_model *m, int out_c, int kernel, int stride, i
     l->stride = stride;
     l->pad = pad;
     l->out = (struct nn_shape){out_c, oh, ow};
-    if (layer_alloc_params(l, out_c, l->in.c, kernel, err) != CIM_OK)
-        return CIM_ENOMEM;
+    int rc = layer_alloc_params(l, out_c, l->in.c, kernel, err);
+    if (rc != CIM_OK)
+        return rc;
     m->n_layers++;
     return CIM_OK;
 }

@@ -13,6 +13,7 @@ packages=(
   zlib1g-dev libjansson-dev                    # gzip'd IDX data; JSON
   check libsubunit-dev                         # tests
   iverilog verilator                           # RTL simulation and lint (rtl tier)
+  clang                                        # libFuzzer targets (tests/fuzz, slow tier)
   yosys opensta qflow-tech-osu018              # synthesis flow (rtl/flow, slow tier)
   libplplot-dev plplot-driver-cairo            # figures (PNG through cairo)
   fonts-dejavu-core                            # the figures' font

@@ -381,6 +381,13 @@ START_TEST(test_infer)
     fputs("{\"adc-bits\": 6, \"frobnicate\": 1}\n", f);
     fclose(f);
     expect_error((const char *[]){"infer", model, "--config", bad, NULL}, 1, "frobnicate");
+    /* a control character in a key or value stays on the message's one line (found by
+     * tests/fuzz/fuzz-config) */
+    f = fopen(bad, "w");
+    fputs("{\"\\n-off\": 1}\n", f);
+    fclose(f);
+    expect_error((const char *[]){"infer", model, "--config", bad, NULL}, 1, "?-off");
+    expect_error((const char *[]){"infer", model, "--array", "12\nx4", NULL}, 2, "12?x4");
     const char *cfg = test_tmp("xbar.json");
     f = fopen(cfg, "w");
     fputs("{\"adc-bits\": 3, \"array\": \"64x64\", \"drift-comp\": true, \"read-noise\": 0.01}\n",
