@@ -216,8 +216,17 @@ START_TEST(test_sweep_store)
     ck_assert_str_eq(t.model, "m.h5");
     ck_assert_str_eq(t.varied, "[\"adc-bits\"]");
     ck_assert(t.runs[0].seed == UINT64_MAX && t.runs[0].seconds == 2.385);
-    ck_assert_int_eq(t.runs[1].correct, 8);
+    /* rows in order of point and seed index, whatever the order of adding */
+    ck_assert(t.runs[0].seed_index == 0 && t.runs[0].correct == 8);
+    ck_assert(t.runs[1].seed_index == 1 && t.runs[1].correct == 7);
     ck_assert_str_eq(t.runs[0].config, "{\"adc-bits\":4}");
+    ck_assert_str_eq(t.blocks, ""); /* one grid: version 1, no blocks */
+    data_sweep_release(&t);
+    /* a union of grids keeps its blocks (version 2) */
+    w.blocks = strdup("[{\"name\":\"\",\"varied\":[\"adc-bits\"]}]");
+    ck_assert_msg(data_sweep_save(path, &w, &err) == CIM_OK, "%s", err.msg);
+    ck_assert_msg(data_sweep_load(path, &t, &err) == CIM_OK, "%s", err.msg);
+    ck_assert_str_eq(t.blocks, w.blocks);
     data_sweep_release(&t);
     data_sweep_release(&w);
     char mpath[600];
