@@ -99,7 +99,20 @@ void test_run_cim_mpi(struct cli_run *r, int nprocs, const char *const *args)
         memmove(pre + 2, pre + 1, 4 * sizeof *pre);
         pre[1] = "--allow-run-as-root";
     }
+    /* Open MPI keeps allocations until exit in plug-ins it has unloaded by then,
+     * which LeakSanitizer cannot name to suppress: no leak check under mpirun
+     * (the sanitizer build checks the same code in one process) */
+    const char *asan = getenv("ASAN_OPTIONS");
+    char *saved = asan != NULL ? strdup(asan) : NULL;
+    if (asan != NULL) {
+        char opts[1024];
+        snprintf(opts, sizeof opts, "%s:detect_leaks=0", asan);
+        setenv("ASAN_OPTIONS", opts, 1);
+    }
     run_to_end(r, pre, args);
+    if (saved != NULL)
+        setenv("ASAN_OPTIONS", saved, 1);
+    free(saved);
 }
 
 int test_run_cim_killed_at(const char *const *args, const char *path)

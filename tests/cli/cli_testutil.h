@@ -30,7 +30,9 @@ const char *test_mpirun(void);
 
 /* Run $CIM_BIN under `mpirun --oversubscribe -n nprocs` (with
  * --allow-run-as-root when the test runs as root) with the arguments; the exit
- * status of mpirun and both outputs in r. Needs test_mpirun(). */
+ * status of mpirun and both outputs in r. Needs test_mpirun(). Under
+ * AddressSanitizer (ASAN_OPTIONS set) the processes skip the leak check:
+ * Open MPI's own allocations live until exit. */
 void test_run_cim_mpi(struct cli_run *r, int nprocs, const char *const *args);
 
 /* Start $CIM_BIN with the arguments (output discarded) and kill it with
