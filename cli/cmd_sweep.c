@@ -21,6 +21,7 @@
  * what it draws and the store keeps its rows in order of point and seed, so
  * the files do not depend on which process ran what, nor on the thread count.
  */
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -409,6 +410,7 @@ static void recv_result(const struct sweep *st, int from, size_t len, struct res
     }
     cli_mpi_recv(st->mp, from, TAG_RESULT, buf, len);
     buf[len] = '\0';
+    assert(len >= sizeof r->h); /* work() sends at least the header */
     memcpy(&r->h, buf, sizeof r->h);
     memmove(buf, buf + sizeof r->h, len - sizeof r->h + 1);
     r->text = buf;
@@ -421,25 +423,24 @@ static void recv_result(const struct sweep *st, int from, size_t len, struct res
 static int coordinate(struct sweep *st)
 {
     const int size = st->mp->size;
-    int *queued = calloc((size_t)size, sizeof *queued);
-    if (queued == NULL)
-        return cim_err_set(&st->err, CIM_ENOMEM, "out of memory"), -1;
-    long next = 0, pending = 0;
+    long next = 0, pending = 0; /* pending: runs handed out, result not yet here */
     int failed = 0;
     for (int d = 0; d < 2; d++)
         for (int w = 1; w < size && next < st->nfresh; w++, pending++)
-            queued[w]++, send_task(st, w, st->fresh[next++]);
+            send_task(st, w, st->fresh[next++]);
     for (;;) {
         int from;
         size_t len;
         while (pending > 0 && cli_mpi_poll(st->mp, -1, TAG_RESULT, &from, &len)) {
             struct result r;
             recv_result(st, from, len, &r);
-            queued[from]--, pending--;
+            pending--;
             failed = failed || store(st, &r, from) != 0;
             free(r.text);
-            if (!failed && next < st->nfresh)
-                queued[from]++, pending++, send_task(st, from, st->fresh[next++]);
+            if (!failed && next < st->nfresh) {
+                send_task(st, from, st->fresh[next++]);
+                pending++;
+            }
         }
         if (!failed && next < st->nfresh) {
             struct result r;
@@ -455,7 +456,6 @@ static int coordinate(struct sweep *st)
     const int64_t stop = failed ? -1 - CLI_EXIT_FAIL : -1 - CLI_EXIT_OK;
     for (int w = 1; w < size; w++)
         send_task(st, w, stop);
-    free(queued);
     return failed ? -1 : 0;
 }
 
