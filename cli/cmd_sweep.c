@@ -1,58 +1,90 @@
 /*
  * cmd_sweep.c: `cim sweep`, a grid of crossbar configurations times seeds.
  *
- * Each --vary NAME=LIST adds a dimension (NAME any `cim infer` crossbar option,
- * "adc-bits" or "adc_bits"; LIST "a,b,c" or "lo:hi[:step]"); every point of the
- * product runs --seeds times with seeds S, S+1, ... (S from --seed). Runs are
- * stored as they finish in PREFIX.h5 (data/sweep_file.h), atomically, so a
- * killed sweep started again with the same arguments skips what is done. At
- * the end PREFIX.csv holds one row per point (mean, standard deviation, min,
- * max and a 95% confidence interval of the accuracy over seeds) and, when cim
- * is built with PLplot, PREFIX.png plots accuracy against the first varied
- * option, one line per combination of the others.
- *
- * Named studies (--study) are the standard grids: `adc` (ADC bits 2..10 x
- * W8A8/W4A4 x cell bits 1, 2, 4, calibrated max ranges unless --adc-range says
- * otherwise) and `noise` (programming noise 0..0.15 of Gmax x W8A8/W4A4 x read
- * noise 0 and 0.02).
+ * Each --vary NAME=LIST adds a dimension (cli/sweep_grid.h); every point runs
+ * --seeds times with seeds S, S+1, ... (S from --seed). Runs are stored as
+ * they finish in PREFIX.h5 (data/sweep_file.h), atomically, so a killed sweep
+ * started again with the same arguments skips what is done. At the end
+ * PREFIX.csv holds one row per point (mean, standard deviation, min, max and a
+ * 95% confidence interval of the accuracy over seeds) and, when cim is built
+ * with PLplot, PREFIX.png plots accuracy against the first varied option, one
+ * line per combination of the others; a grid of several blocks (the noise
+ * study's drift block) adds PREFIX-NAME.png per further block.
  *
  * A point whose configuration draws no random number (no noise, faults or
  * drift spread) runs once; its other seeds repeat that result (seconds 0).
  *
- * Points run one after another, each on all threads (the crossbar backend
- * cuts its images into fixed chunks), so results do not depend on the thread
- * count: every draw is keyed by the seed and what it draws.
+ * Under `mpirun -n K` (cli/mpi_procs.h) process 0 owns the files, messages and
+ * progress line: it hands runs out one at a time (each other process holds at
+ * most two), runs some itself between looks at the results that arrive, and
+ * stores each result as it comes. Every random draw is keyed by the seed and
+ * what it draws and the store keeps its rows in order of point and seed, so
+ * the files do not depend on which process ran what, nor on the thread count.
  */
-#include <math.h>
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
 
 #include "cli/cli.h"
+#include "cli/mpi_procs.h"
+#include "cli/sweep_grid.h"
 #include "cli/sweep_plot.h"
 #include "cli/xbar_opts.h"
 #include "data/dataset.h"
 #include "data/model_file.h"
 #include "data/sweep_file.h"
+#include "nn/forward.h"
 #include "nn/quantize.h"
 
-#define VARY_MAX 6
-#define VALUES_MAX 256
 #define ARGS_MAX 256
+#define SWEEP_PATH_MAX 4200
 
-/* One varied option: its name (as the option table spells it) and values. */
-struct vary {
-    char name[40];
-    int n;
-    char *values[VALUES_MAX];
+enum { TAG_TASK = 1, TAG_RESULT = 2 };
+
+/* Everything a process of the sweep knows. A task is one run, number
+ * point * seeds + seed_index. */
+struct sweep {
+    struct cli_mpi *mp;
+    const char *file, *out;
+    struct cli_grid g;
+    struct cli_xbar_args xa;
+    struct cli_run_args ra;
+    int seeds, calibrated;
+    long tasks;
+    int *prec;   /* per point: the model's precision index */
+    char *varied, *blocks;
+    struct nn_model *m;
+    struct data_set test, train;
+    struct cli_progress pr;
+    struct cim_err err;
+    /* process 0 only */
+    char h5[SWEEP_PATH_MAX];
+    struct data_sweep sw, old;
+    char **config; /* per task: the effective configuration, canonical JSON */
+    long *fresh, nfresh, resumed;
+    double t0;
 };
 
-static void vary_free(struct vary *v, int n)
+/* A finished run on its way to process 0: this header, then the per-layer
+ * statistics (JSON) or, when status is not CIM_OK, the error message. */
+struct result_head {
+    int64_t task, images, correct, status;
+    double seconds;
+};
+
+struct result {
+    struct result_head h;
+    char *text; /* owned */
+};
+
+/* Whether a configuration draws random numbers at all (noise, faults, drift
+ * exponents); without, every seed gives the same bits and a sweep runs it once. */
+static int stochastic(const struct cim_xbar_config *c)
 {
-    for (int i = 0; i < n; i++)
-        for (int k = 0; k < v[i].n; k++)
-            free(v[i].values[k]);
+    return c->prog_noise > 0.0 || c->read_noise > 0.0 || c->saf0 > 0.0 || c->saf1 > 0.0 ||
+           (c->drift_t > 0.0 && c->drift_nu_std > 0.0);
 }
 
 static char *str_dup(const char *s)
@@ -63,468 +95,521 @@ static char *str_dup(const char *s)
     return d;
 }
 
-/* "NAME=LIST" into *v; 0, or -1 after a usage message. The name must be one of
- * the crossbar options (not --seed: repetitions come from --seeds). */
-static int vary_parse(const char *spec, const struct cli_opt *xopts, int nx, struct vary *v)
-{
-    const char *eq = strchr(spec, '=');
-    if (eq == NULL || eq == spec || eq[1] == '\0' || (size_t)(eq - spec) >= sizeof v->name - 2)
-        return cli_usage_error("sweep", "--vary '%s': expected NAME=LIST, e.g. adc-bits=3:8 or "
-                               "prog-noise=0,0.02,0.05", spec), -1;
-    char opt[40] = "--";
-    memcpy(opt + 2, spec, (size_t)(eq - spec));
-    opt[2 + (eq - spec)] = '\0';
-    for (char *c = opt + 2; *c; c++)
-        *c = *c == '_' ? '-' : *c;
-    const struct cli_opt *o = cli_opt_find(xopts, nx, opt);
-    if (o == NULL || strcmp(opt, "--seed") == 0)
-        return cli_usage_error("sweep", "--vary '%s': %s is not a crossbar option of cim infer%s",
-                               spec, opt, strcmp(opt, "--seed") == 0 ? " (use --seeds)" : ""),
-               -1;
-    snprintf(v->name, sizeof v->name, "%s", opt + 2);
-    v->n = 0;
-    const char *list = eq + 1;
-    double lo, hi, step = 1.0;
-    char tail;
-    int k = sscanf(list, "%lf:%lf%c", &lo, &hi, &tail);
-    if (strchr(list, ':') != NULL && strchr(list, ',') == NULL && k >= 2 &&
-        (k == 2 || (tail == ':' && sscanf(strchr(strchr(list, ':') + 1, ':') + 1, "%lf%c", &step,
-                                          &tail) == 1))) {
-        if (!(step > 0) || !(hi >= lo) || (hi - lo) / step > VALUES_MAX - 1)
-            return cli_usage_error("sweep", "--vary '%s': expected lo:hi[:step] with lo <= hi, "
-                                   "step > 0 and at most %d values", spec, VALUES_MAX), -1;
-        for (int i = 0; lo + i * step <= hi + 1e-9 * fabs(step); i++) {
-            char buf[32];
-            snprintf(buf, sizeof buf, "%.10g", lo + i * step);
-            if ((v->values[v->n++] = str_dup(buf)) == NULL)
-                return -1;
-        }
-        return 0;
-    }
-    for (const char *p = list; *p;) {
-        const char *c = strchr(p, ',');
-        size_t len = c ? (size_t)(c - p) : strlen(p);
-        if (len == 0 || len >= 64 || v->n == VALUES_MAX)
-            return cli_usage_error("sweep", "--vary '%s': empty or overlong value, or more than %d",
-                                   spec, VALUES_MAX), -1;
-        char *val = malloc(len + 1);
-        if (val == NULL)
-            return -1;
-        memcpy(val, p, len);
-        val[len] = '\0';
-        v->values[v->n++] = val;
-        p += len + (c ? 1 : 0);
-    }
-    return 0;
-}
+/* ---- arguments ----------------------------------------------------------------- */
 
-/* The configuration and precision of point `pt` and seed s: the base options,
- * then the point's values through the same option table. CLI_EXIT_OK or a usage
- * error naming the value. */
-static int point_config(const struct cli_xbar_args *base, const struct vary *v, int nv, int pt,
-                        uint64_t seed, struct cim_xbar_config *cfg, struct cli_xbar_args *out)
+/* --vary may repeat: take it out of argv into specs, the rest into args.
+ * CLI_EXIT_OK or a usage error. */
+static int split_vary(int argc, char **argv, const char **specs, int *nspec, char **args,
+                      int *nargs)
 {
-    *out = *base;
-    struct cli_opt table[CLI_XBAR_OPTS];
-    const int n = cli_xbar_opts(out, table);
-    const struct cli_usage u = {"sweep", "", ""};
-    char buf[VARY_MAX][128];
-    char *argv[VARY_MAX + 1];
-    int argc = 0, rest = pt;
-    argv[argc++] = "sweep";
-    for (int i = nv - 1; i >= 0; i--) { /* the first varied option changes slowest */
-        const char *val = v[i].values[rest % v[i].n];
-        rest /= v[i].n;
-        char opt[40];
-        snprintf(opt, sizeof opt, "--%s", v[i].name);
-        const struct cli_opt *oo = cli_opt_find(table, n, opt);
-        if (oo->kind == CLI_OPT_FLAG) { /* 0/1, off/on, false/true */
-            const int on = strcmp(val, "1") == 0 || strcmp(val, "on") == 0 ||
-                           strcmp(val, "true") == 0;
-            if (!on && strcmp(val, "0") != 0 && strcmp(val, "off") != 0 &&
-                strcmp(val, "false") != 0)
-                return cli_usage_error("sweep", "--vary %s: '%s' is not 0 or 1", v[i].name, val);
-            *(int *)oo->dst = on;
+    *nspec = *nargs = 0;
+    for (int i = 0; i < argc && *nargs < ARGS_MAX; i++) {
+        const char *spec = NULL;
+        if (i > 0 && strcmp(argv[i], "--vary") == 0) {
+            if (i + 1 >= argc)
+                return cli_usage_error("sweep", "--vary: missing value NAME=LIST");
+            spec = argv[++i];
+        } else if (i > 0 && strncmp(argv[i], "--vary=", 7) == 0) {
+            spec = argv[i] + 7;
+        } else {
+            args[(*nargs)++] = argv[i];
             continue;
         }
-        snprintf(buf[i], sizeof buf[i], "%s=%s", opt, val);
-        argv[argc++] = buf[i];
+        if (*nspec == CLI_GRID_VARY_MAX)
+            return cli_usage_error("sweep", "--vary: at most %d options", CLI_GRID_VARY_MAX);
+        specs[(*nspec)++] = spec;
     }
-    out->seed = seed;
-    const char *pos[1];
-    int npos;
-    int rc = cli_opts_parse(&u, argc, argv, table, n, pos, 0, &npos);
-    if (rc != CLI_EXIT_OK)
-        return rc;
-    return cli_xbar_config(out, "sweep", cfg);
+    return CLI_EXIT_OK;
 }
 
-/* Whether a configuration draws random numbers at all (noise, faults, drift
- * exponents); without, every seed gives the same bits and a sweep runs it once. */
-static int stochastic(const struct cim_xbar_config *c)
+/* The grid: the study's blocks, each extended by the --vary options (or one
+ * block of them); every point's configuration checked. CLI_EXIT_OK or a usage
+ * error. */
+static int make_grid(struct sweep *st, const char *study, const char **specs, int nspec,
+                     const struct cli_opt *xopts, int nx, int range_given)
 {
-    return c->prog_noise > 0.0 || c->read_noise > 0.0 || c->saf0 > 0.0 || c->saf1 > 0.0 ||
-           (c->drift_t > 0.0 && c->drift_nu_std > 0.0);
-}
-
-/* "adc-bits=6 wbits=8" */
-static void point_label(const struct vary *v, int nv, int pt, char *buf, size_t size)
-{
-    int rest = pt;
-    int idx[VARY_MAX];
-    for (int i = nv - 1; i >= 0; i--) {
-        idx[i] = rest % v[i].n;
-        rest /= v[i].n;
+    if (study != NULL &&
+        cli_grid_study(&st->g, study, xopts, nx, &st->xa, range_given) != 0)
+        return CLI_EXIT_USAGE;
+    const int nb = st->g.nb > 0 ? st->g.nb : 1;
+    for (int k = 0; k < nb; k++)
+        for (int i = 0; i < nspec; i++)
+            if (cli_grid_vary(&st->g, k, NULL, specs[i], xopts, nx) != 0)
+                return CLI_EXIT_USAGE;
+    cli_grid_done(&st->g);
+    if (st->g.points * st->seeds > 1000000)
+        return cli_usage_error("sweep", "%ld points x %d seeds: more than a million runs",
+                               st->g.points, st->seeds);
+    st->tasks = st->g.points * st->seeds;
+    for (long pt = 0; pt < st->g.points; pt++) {
+        struct cim_xbar_config cfg;
+        struct cli_xbar_args pa;
+        if (cli_grid_config(&st->g, &st->xa, pt, st->xa.seed, &cfg, &pa) != CLI_EXIT_OK)
+            return CLI_EXIT_USAGE;
+        st->calibrated |= cfg.adc_range == CIM_ADC_RANGE_MAX ||
+                          cfg.adc_range == CIM_ADC_RANGE_PERCENTILE;
     }
-    size_t at = 0;
-    buf[0] = '\0';
-    for (int i = 0; i < nv && at < size; i++)
-        at += (size_t)snprintf(buf + at, size - at, "%s%s=%s", i ? " " : "", v[i].name,
-                               v[i].values[idx[i]]);
+    return CLI_EXIT_OK;
 }
 
-/* ---- results ------------------------------------------------------------------- */
-
-/* The accuracy statistics of point pt over its stored seeds. */
-static struct cli_accuracy_stats point_stats(const struct data_sweep *s, int pt, double *acc)
+/* Parse the command line into st: CLI_EXIT_OK, -1 after --help, or a usage error.
+ * Every process parses the same arguments to the same end. */
+static int parse(struct sweep *st, int argc, char **argv)
 {
-    int k = 0, images = 0;
-    for (int i = 0; i < s->n; i++)
-        if (s->runs[i].point == pt) {
-            acc[k++] = s->runs[i].accuracy;
-            images = s->runs[i].images;
-        }
-    struct cli_accuracy_stats p = {0};
-    if (k > 0)
-        p = cli_accuracy_stats(acc, k);
-    p.images = images;
-    return p;
-}
-
-static int write_csv(const char *path, const struct data_sweep *s, const struct vary *v, int nv,
-                     int points, struct cim_err *err)
-{
-    size_t cap = 4096 + (size_t)points * 256, at = 0;
-    char *text = malloc(cap);
-    if (text == NULL)
-        return cim_err_set(err, CIM_ENOMEM, "%s: out of memory", path);
-    for (int i = 0; i < nv; i++)
-        at += (size_t)snprintf(text + at, cap - at, "%s,", v[i].name);
-    at += (size_t)snprintf(text + at, cap - at, "seeds,images,accuracy_mean,accuracy_sd,"
-                           "accuracy_min,accuracy_max,ci95_low,ci95_high\n");
-    double *acc = malloc(((size_t)s->n + 1) * sizeof *acc);
-    if (acc == NULL) {
-        free(text);
-        return cim_err_set(err, CIM_ENOMEM, "%s: out of memory", path);
-    }
-    for (int pt = 0; pt < points; pt++) {
-        const struct cli_accuracy_stats p = point_stats(s, pt, acc);
-        int rest = pt, idx[VARY_MAX];
-        for (int i = nv - 1; i >= 0; i--) {
-            idx[i] = rest % v[i].n;
-            rest /= v[i].n;
-        }
-        for (int i = 0; i < nv; i++)
-            at += (size_t)snprintf(text + at, cap - at, "%s,", v[i].values[idx[i]]);
-        at += (size_t)snprintf(text + at, cap - at, "%d,%d,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f\n",
-                               p.seeds, p.images, p.mean, p.sd, p.min, p.max, p.lo, p.hi);
-    }
-    free(acc);
-    int rc = data_text_save(path, text, err);
-    free(text);
-    return rc;
-}
-
-/* ---- the command --------------------------------------------------------------- */
-
-/* The study's grid; 0, or -1 after a usage message. */
-static int study_grid(const char *study, const struct cli_opt *xopts, int nx, struct vary *v,
-                      int *nv, struct cli_xbar_args *base, int range_given)
-{
-    const char *specs[4];
-    int n = 0;
-    if (strcmp(study, "adc") == 0) {
-        specs[n++] = "adc-bits=2:10";
-        specs[n++] = "wbits=8,4";
-        specs[n++] = "cell-bits=1,2,4";
-        if (!range_given)
-            base->adc_range = "max";
-    } else if (strcmp(study, "noise") == 0) {
-        specs[n++] = "prog-noise=0,0.01,0.02,0.03,0.05,0.075,0.1,0.15";
-        specs[n++] = "wbits=8,4";
-        specs[n++] = "read-noise=0,0.02";
-    } else {
-        return cli_usage_error("sweep", "--study '%s': expected adc or noise", study), -1;
-    }
-    for (int i = 0; i < n; i++)
-        if (*nv == VARY_MAX || vary_parse(specs[i], xopts, nx, &v[(*nv)++]) != 0)
-            return -1;
-    return 0;
-}
-
-int cmd_sweep(int argc, char **argv)
-{
-    struct cli_xbar_args xa;
-    cli_xbar_args_default(&xa);
-    const char *out = NULL, *study = NULL;
-    int seeds = 1;
-    struct cli_run_args ra;
+    const char *study = NULL;
+    st->seeds = 1;
+    cli_xbar_args_default(&st->xa);
     struct cli_opt opts[3 + CLI_RUN_OPTS + CLI_XBAR_OPTS] = {
-        {"--out", CLI_OPT_STRING, &out, "PREFIX", "write PREFIX.h5, PREFIX.csv (and PREFIX.png)",
-         0, 0, NULL, 0},
-        {"--seeds", CLI_OPT_INT, &seeds, "K", "repetitions of every point, seeds S..S+K-1 "
+        {"--out", CLI_OPT_STRING, &st->out, "PREFIX", "write PREFIX.h5, PREFIX.csv (and "
+         "PREFIX.png)", 0, 0, NULL, 0},
+        {"--seeds", CLI_OPT_INT, &st->seeds, "K", "repetitions of every point, seeds S..S+K-1 "
          "(default 1)", 1, 100000, NULL, 0},
         {"--study", CLI_OPT_CHOICE, &study, NULL, "a named grid: adc (ADC bits 2..10 x W8/W4 x "
-         "cell bits 1,2,4) or noise (programming noise 0..0.15 x W8/W4 x read noise 0, 0.02)",
-         0, 0, "adc|noise", 0},
+         "cell bits 1,2,4) or noise (programming noise 0..0.15 x W8/W4 x read noise 0, 0.02; "
+         "and drift after 1 hour, 1 day, 30 days, 1 year x W8/W4 x with and without global "
+         "compensation, drawn in PREFIX-drift.png)", 0, 0, "adc|noise", 0},
     };
-    const int nfixed = 3 + cli_run_opts(&ra, opts + 3);
-    const int nopts = nfixed + cli_xbar_opts(&xa, opts + nfixed);
+    const int nfixed = 3 + cli_run_opts(&st->ra, opts + 3);
+    const int nopts = nfixed + cli_xbar_opts(&st->xa, opts + nfixed);
     const struct cli_usage u = {
         "sweep", "FILE.h5 --vary NAME=LIST [--vary ...] [--seeds K] [OPTIONS] --out PREFIX",
         "Run the quantized model in FILE.h5 on the crossbar model for every point of a grid "
         "of options (NAME any crossbar option of cim infer, LIST a,b,c or lo:hi[:step]) and "
         "--seeds repetitions; store every run in PREFIX.h5 as it finishes (a killed sweep "
         "resumes), then PREFIX.csv (accuracy mean, sd, min, max, 95% CI per point) and "
-        "PREFIX.png. Other crossbar options fix the rest of the configuration."};
-
-    /* --vary may repeat: take it out before the table parses the rest */
-    const char *specs[VARY_MAX];
-    int nspec = 0;
+        "PREFIX.png. Other crossbar options fix the rest of the configuration. Under "
+        "`mpirun -n K cim sweep ...` K processes share the runs, with the same results."};
+    const char *specs[CLI_GRID_VARY_MAX];
     char *args[ARGS_MAX];
-    int nargs = 0;
-    for (int i = 0; i < argc && nargs < ARGS_MAX; i++) {
-        if (i > 0 && strcmp(argv[i], "--vary") == 0) {
-            if (i + 1 >= argc)
-                return cli_usage_error("sweep", "--vary: missing value NAME=LIST");
-            if (nspec == VARY_MAX)
-                return cli_usage_error("sweep", "--vary: at most %d options", VARY_MAX);
-            specs[nspec++] = argv[++i];
-        } else if (i > 0 && strncmp(argv[i], "--vary=", 7) == 0) {
-            if (nspec == VARY_MAX)
-                return cli_usage_error("sweep", "--vary: at most %d options", VARY_MAX);
-            specs[nspec++] = argv[i] + 7;
-        } else {
-            args[nargs++] = argv[i];
-        }
-    }
-    const char *pos[1];
-    int npos;
-    int rc = cli_opts_parse(&u, nargs, args, opts, nopts, pos, 1, &npos);
-    if (rc != 0)
-        return rc < 0 ? CLI_EXIT_OK : rc;
+    int nspec, nargs, npos;
+    int rc = split_vary(argc, argv, specs, &nspec, args, &nargs);
+    if (rc == CLI_EXIT_OK)
+        rc = cli_opts_parse(&u, nargs, args, opts, nopts, &st->file, 1, &npos);
+    if (rc != CLI_EXIT_OK)
+        return rc;
     if (npos != 1)
         return cli_usage_error("sweep", "expected one model file (cim sweep FILE.h5 ...)");
-    if (out == NULL)
+    if (st->out == NULL)
         return cli_usage_error("sweep", "--out PREFIX is required");
+    if (strlen(st->out) > SWEEP_PATH_MAX - 64)
+        return cli_usage_error("sweep", "--out: the prefix is too long");
     if (nspec == 0 && study == NULL)
         return cli_usage_error("sweep", "nothing to sweep: give --vary NAME=LIST or --study");
-    struct vary vary[VARY_MAX];
-    int nv = 0;
-    const struct cli_opt *xopts = opts + nfixed;
-    const int nx = nopts - nfixed;
-    memset(vary, 0, sizeof vary);
-    rc = CLI_EXIT_USAGE;
-    if (study != NULL &&
-        study_grid(study, xopts, nx, vary, &nv, &xa,
-                   cli_opt_find(opts, nopts, "--adc-range")->seen) != 0)
-        goto usage;
-    for (int i = 0; i < nspec; i++) {
-        if (nv == VARY_MAX) {
-            cli_usage_error("sweep", "--vary: at most %d options in all", VARY_MAX);
-            goto usage;
-        }
-        struct vary *nw = &vary[nv++];
-        if (vary_parse(specs[i], xopts, nx, nw) != 0)
-            goto usage;
-        for (struct vary *k = vary; k < nw; k++)
-            if (strcmp(k->name, nw->name) == 0) {
-                cli_usage_error("sweep", "--vary %s: given twice", k->name);
-                goto usage;
-            }
-    }
-    long points = 1;
-    for (int i = 0; i < nv; i++)
-        points *= vary[i].n;
-    if (points * seeds > 1000000) {
-        cli_usage_error("sweep", "%ld points x %d seeds: more than a million runs", points, seeds);
-        goto usage;
-    }
-    /* every point's configuration, checked before anything runs */
-    struct cim_xbar_config cfg;
-    struct cli_xbar_args pa;
-    int calibrated = 0;
-    for (long pt = 0; pt < points; pt++) {
-        if (point_config(&xa, vary, nv, (int)pt, xa.seed, &cfg, &pa) != CLI_EXIT_OK)
-            goto usage;
-        calibrated |= cfg.adc_range == CIM_ADC_RANGE_MAX ||
-                      cfg.adc_range == CIM_ADC_RANGE_PERCENTILE;
-    }
-    cli_threads_set(ra.threads);
-    struct cli_progress pr;
-    cli_progress_init(&pr, ra.quiet);
+    return make_grid(st, study, specs, nspec, opts + nfixed, nopts - nfixed,
+                     cli_opt_find(opts, nopts, "--adc-range")->seen);
+}
 
-    char h5[4200], csv[4200], png[4200];
-    snprintf(h5, sizeof h5, "%s.h5", out);
-    snprintf(csv, sizeof csv, "%s.csv", out);
-    snprintf(png, sizeof png, "%s.png", out);
-    struct cim_err err = {0};
-    struct data_set test = {0}, train = {0};
-    struct data_sweep sw = {0}, old = {0};
-    json_t *varied = json_array();
-    for (int i = 0; i < nv; i++)
-        json_array_append_new(varied, json_string(vary[i].name));
-    char *varied_s = json_dumps(varied, JSON_COMPACT);
-    json_decref(varied);
+/* ---- loading ------------------------------------------------------------------- */
+
+/* Model, data and every point's precision: CLI_EXIT_OK, CLI_EXIT_FAIL with st->err
+ * set, or CLI_EXIT_USAGE after a message. */
+static int load(struct sweep *st)
+{
+    st->varied = cli_grid_varied_json(&st->g);
+    st->blocks = cli_grid_blocks_json(&st->g);
+    st->prec = malloc((size_t)st->g.points * sizeof *st->prec);
+    if (st->varied == NULL || st->blocks == NULL || st->prec == NULL)
+        return cim_err_set(&st->err, CIM_ENOMEM, "out of memory"), CLI_EXIT_FAIL;
+    st->m = data_model_load(st->file, &st->err);
+    if (st->m == NULL ||
+        data_set_load(st->ra.data, DATA_SPLIT_TEST, &st->test, &st->err) != CIM_OK ||
+        (st->calibrated &&
+         data_set_load(st->ra.data, DATA_SPLIT_TRAIN, &st->train, &st->err) != CIM_OK))
+        return CLI_EXIT_FAIL;
+    if (st->m->quant.n_prec == 0) {
+        cim_err_set(&st->err, CIM_EINVAL, "%s: the crossbar runs a quantized model; this file "
+                    "is FP32", st->file);
+        return CLI_EXIT_FAIL;
+    }
+    for (long pt = 0; pt < st->g.points; pt++) {
+        struct cim_xbar_config cfg;
+        struct cli_xbar_args xr;
+        cli_grid_config(&st->g, &st->xa, pt, st->xa.seed, &cfg, &xr);
+        st->prec[pt] = cli_xbar_precision(st->m, xr.wbits, xr.abits, "sweep", st->file);
+        if (st->prec[pt] < 0)
+            return CLI_EXIT_USAGE;
+    }
+    return CLI_EXIT_OK;
+}
+
+/* ---- storing (process 0) -------------------------------------------------------- */
+
+static int save(struct sweep *st)
+{
+    return data_sweep_save(st->h5, &st->sw, &st->err) == CIM_OK ? 0 : -1;
+}
+
+/* Whether task t's point draws random numbers (its configuration says). */
+static int task_stochastic(const struct sweep *st, long t)
+{
+    struct cim_xbar_config cfg;
+    struct cli_xbar_args xr;
+    cli_grid_config(&st->g, &st->xa, t / st->seeds, st->xa.seed, &cfg, &xr);
+    return stochastic(&cfg);
+}
+
+/* The stored run of task t, or NULL. */
+static const struct data_sweep_run *stored(const struct data_sweep *s, long t, int seeds)
+{
+    for (int k = 0; k < s->n; k++)
+        if (s->runs[k].point == t / seeds && s->runs[k].seed_index == t % seeds)
+            return &s->runs[k];
+    return NULL;
+}
+
+/* After seed 0 of a point without random draws: its other seeds repeat it. */
+static int copy_seeds(struct sweep *st, long t0)
+{
+    if (t0 % st->seeds != 0 || st->seeds == 1 || task_stochastic(st, t0))
+        return 0;
+    for (long t = t0 + 1; t < t0 + st->seeds; t++) {
+        if (stored(&st->sw, t, st->seeds) != NULL)
+            continue;
+        struct data_sweep_run run = *stored(&st->sw, t0, st->seeds);
+        run.seed_index = (int)(t % st->seeds);
+        run.seed = st->xa.seed + (uint64_t)run.seed_index;
+        run.config = st->config[t];
+        run.seconds = 0.0;
+        if (data_sweep_add(&st->sw, &run) != CIM_OK)
+            return cim_err_set(&st->err, CIM_ENOMEM, "out of memory"), -1;
+    }
+    return 0;
+}
+
+/* Store a finished run (or report its failure); 0 or -1 with st->err set. */
+static int store(struct sweep *st, const struct result *r, int from)
+{
+    if (r->h.status != CIM_OK) {
+        if (st->mp->size > 1)
+            cim_err_set(&st->err, (int)r->h.status, "process %d of %d: %s", from,
+                        st->mp->size, r->text);
+        else
+            cim_err_set(&st->err, (int)r->h.status, "%s", r->text);
+        return -1;
+    }
+    const long t = r->h.task;
+    char label[200];
+    cli_grid_label(&st->g, t / st->seeds, label, sizeof label);
+    const struct data_sweep_run run = {
+        .point = (int)(t / st->seeds), .seed_index = (int)(t % st->seeds),
+        .seed = st->xa.seed + (uint64_t)(t % st->seeds), .images = (int)r->h.images,
+        .correct = r->h.correct, .accuracy = (double)r->h.correct / (double)r->h.images,
+        .seconds = r->h.seconds, .label = label, .config = st->config[t], .layers = r->text};
+    if (data_sweep_add(&st->sw, &run) != CIM_OK || copy_seeds(st, t) != 0)
+        return cim_err_set(&st->err, CIM_ENOMEM, "out of memory"), -1;
+    return save(st);
+}
+
+/* The runs to do: every task's configuration, the runs an earlier start of the
+ * same sweep stored (kept), and the rest in st->fresh. 0 or -1 with st->err. */
+static int plan(struct sweep *st)
+{
+    snprintf(st->h5, sizeof st->h5, "%s.h5", st->out);
+    struct data_sweep *sw = &st->sw, *old = &st->old;
+    sw->model = str_dup(st->file);
     char cmdline[4096];
     cli_command_line(cli_argc, cli_argv, cmdline, sizeof cmdline);
-    struct nn_model *m = data_model_load(pos[0], &err);
-    rc = CLI_EXIT_FAIL;
-    if (m == NULL || varied_s == NULL ||
-        data_set_load(ra.data, DATA_SPLIT_TEST, &test, &err) != CIM_OK ||
-        (calibrated && data_set_load(ra.data, DATA_SPLIT_TRAIN, &train, &err) != CIM_OK))
-        goto fail;
-    if (m->quant.n_prec == 0) {
-        cim_err_set(&err, CIM_EINVAL, "%s: the crossbar runs a quantized model; this file is "
-                    "FP32", pos[0]);
-        goto fail;
-    }
-    sw.model = str_dup(pos[0]);
-    sw.command = str_dup(cmdline);
-    sw.varied = str_dup(varied_s);
-    sw.points = (int)points;
-    sw.seeds = seeds;
-    if (sw.model == NULL || sw.command == NULL || sw.varied == NULL) {
-        cim_err_set(&err, CIM_ENOMEM, "out of memory");
-        goto fail;
-    }
-    /* resume: runs of an earlier start of the same sweep */
-    FILE *probe = fopen(h5, "rb");
+    sw->command = str_dup(cmdline);
+    sw->varied = str_dup(st->varied);
+    sw->blocks = str_dup(st->blocks);
+    sw->points = (int)st->g.points;
+    sw->seeds = st->seeds;
+    st->config = calloc((size_t)st->tasks, sizeof *st->config);
+    st->fresh = malloc((size_t)st->tasks * sizeof *st->fresh);
+    if (!sw->model || !sw->command || !sw->varied || !sw->blocks || !st->config || !st->fresh)
+        return cim_err_set(&st->err, CIM_ENOMEM, "out of memory"), -1;
+    FILE *probe = fopen(st->h5, "rb");
     if (probe != NULL) {
         fclose(probe);
-        if (data_sweep_load(h5, &old, &err) != CIM_OK)
-            goto fail;
-        if (strcmp(old.model, sw.model) != 0 || strcmp(old.varied, sw.varied) != 0) {
-            cim_err_set(&err, CIM_EINVAL, "%s: holds a sweep of %s over %s, not this one; choose "
-                        "another --out or remove it", h5, old.model, old.varied);
-            goto fail;
+        if (data_sweep_load(st->h5, old, &st->err) != CIM_OK)
+            return -1;
+        if (strcmp(old->model, sw->model) != 0 || strcmp(old->varied, sw->varied) != 0 ||
+            strcmp(old->blocks, sw->blocks) != 0)
+            return cim_err_set(&st->err, CIM_EINVAL, "%s: holds a sweep of %s over %s, not this "
+                               "one; choose another --out or remove it", st->h5, old->model,
+                               old->varied), -1;
+    }
+    for (long t = 0; t < st->tasks; t++) {
+        struct cim_xbar_config cfg;
+        struct cli_xbar_args xr;
+        const long pt = t / st->seeds;
+        cli_grid_config(&st->g, &st->xa, pt, st->xa.seed + (uint64_t)(t % st->seeds), &cfg, &xr);
+        json_t *cj = cli_xbar_config_json(&cfg, st->m->quant.wbits[st->prec[pt]],
+                                          st->m->quant.abits[st->prec[pt]], xr.calib);
+        st->config[t] = json_dumps(cj, JSON_COMPACT | JSON_SORT_KEYS);
+        json_decref(cj);
+        if (st->config[t] == NULL)
+            return cim_err_set(&st->err, CIM_ENOMEM, "out of memory"), -1;
+    }
+    const int n_images = st->ra.images > 0 && st->ra.images < st->test.n ? st->ra.images
+                                                                         : st->test.n;
+    for (long t = 0; t < st->tasks; t++) {
+        if (stored(sw, t, st->seeds) != NULL) /* a copy of its seed 0 */
+            continue;
+        const struct data_sweep_run *prev = stored(old, t, st->seeds);
+        if (prev != NULL && strcmp(prev->config, st->config[t]) == 0 && prev->images == n_images) {
+            if (data_sweep_add(sw, prev) != CIM_OK || copy_seeds(st, t) != 0)
+                return cim_err_set(&st->err, CIM_ENOMEM, "out of memory"), -1;
+            st->resumed++;
+        } else if (t % st->seeds == 0 || task_stochastic(st, t)) {
+            st->fresh[st->nfresh++] = t;
         }
     }
-    const long runs = points * seeds;
-    const int n_images = ra.images > 0 && ra.images < test.n ? ra.images : test.n;
-    long done = 0, resumed = 0;
-    const double t0 = cli_now();
-    for (long pt = 0; pt < points; pt++)
-        for (int si = 0; si < seeds; si++) {
-            struct cli_xbar_args xr;
-            const uint64_t seed = xa.seed + (uint64_t)si;
-            point_config(&xa, vary, nv, (int)pt, seed, &cfg, &xr);
-            const int p = cli_xbar_precision(m, xr.wbits, xr.abits, "sweep", pos[0]);
-            if (p < 0) {
-                rc = CLI_EXIT_USAGE;
-                goto fail_quiet;
-            }
-            char label[200];
-            point_label(vary, nv, (int)pt, label, sizeof label);
-            json_t *cj = cli_xbar_config_json(&cfg, m->quant.wbits[p], m->quant.abits[p], xr.calib);
-            char *config = json_dumps(cj, JSON_COMPACT | JSON_SORT_KEYS);
-            json_decref(cj);
-            if (config == NULL) {
-                cim_err_set(&err, CIM_ENOMEM, "out of memory");
-                goto fail;
-            }
-            const struct data_sweep_run *prev = NULL;
-            for (int k = 0; k < old.n && prev == NULL; k++)
-                if (old.runs[k].point == (int)pt && old.runs[k].seed_index == si &&
-                    strcmp(old.runs[k].config, config) == 0 &&
-                    old.runs[k].images == n_images)
-                    prev = &old.runs[k];
-            /* a configuration without random draws gives every seed the same result */
-            const struct data_sweep_run *same = NULL;
-            if (prev == NULL && si > 0 && !stochastic(&cfg))
-                for (int k = 0; k < sw.n && same == NULL; k++)
-                    if (sw.runs[k].point == (int)pt && sw.runs[k].seed_index == 0)
-                        same = &sw.runs[k];
-            int arc = CIM_OK;
-            if (prev != NULL) {
-                arc = data_sweep_add(&sw, prev);
-                resumed++;
-            } else if (same != NULL) {
-                struct data_sweep_run run = *same;
-                run.seed_index = si;
-                run.seed = seed;
-                run.config = config;
-                run.seconds = 0.0;
-                arc = data_sweep_add(&sw, &run);
-                if (arc == CIM_OK)
-                    arc = data_sweep_save(h5, &sw, &err);
-            } else {
-                char what[256];
-                const double el = cli_now() - t0;
-                const long fresh = done - resumed;
-                snprintf(what, sizeof what, "sweep %ld/%ld (%s, seed %llu), %.0f s, ~%.0f s left",
-                         done + 1, runs, label, (unsigned long long)seed, el,
-                         fresh > 0 ? el / fresh * (runs - done) : 0.0);
-                struct cli_infer_out r;
-                arc = cli_infer_run(m, p, &cfg, NULL, &test, &train, ra.images, xr.calib, ra.batch,
-                                    0, &pr, what, &r, &err);
-                if (arc == CIM_OK) {
-                    char *layers = json_dumps(r.layers, JSON_COMPACT);
-                    struct data_sweep_run run = {
-                        .point = (int)pt, .seed_index = si, .seed = seed, .images = r.images,
-                        .correct = r.correct, .accuracy = (double)r.correct / r.images,
-                        .seconds = r.seconds, .label = label, .config = config,
-                        .layers = layers ? layers : "[]"};
-                    arc = data_sweep_add(&sw, &run);
-                    if (arc == CIM_OK)
-                        arc = data_sweep_save(h5, &sw, &err);
-                    free(layers);
-                    json_decref(r.layers);
-                }
-            }
-            free(config);
-            if (arc != CIM_OK) {
-                if (err.code == CIM_OK)
-                    cim_err_set(&err, arc, "out of memory");
-                goto fail;
-            }
-            done++;
-        }
-    cli_progress_clear(&pr);
-    if (data_sweep_save(h5, &sw, &err) != CIM_OK ||
-        write_csv(csv, &sw, vary, nv, (int)points, &err) != CIM_OK)
-        goto fail;
-    char title[300];
-    const char *base = strrchr(pos[0], '/');
-    snprintf(title, sizeof title, "%s (%s): accuracy vs %s", m->arch, base ? base + 1 : pos[0],
-             vary[0].name);
-    int plotted = 1;
-    if (cli_sweep_plot(png, title, &sw, vary[0].name, &err) != CIM_OK) {
-        if (err.code != CIM_EUNSUPPORTED)
-            goto fail;
-        /* built without PLplot: the data files are complete, say what is missing */
-        if (!ra.quiet)
-            fprintf(stderr, "cim: %s\n", err.msg);
-        err = (struct cim_err){0};
-        plotted = 0;
+    return 0;
+}
+
+/* ---- running ------------------------------------------------------------------- */
+
+/* Run task t on this process into *r (status and message on failure). */
+static void run_task(struct sweep *st, long t, struct result *r)
+{
+    const long pt = t / st->seeds;
+    const uint64_t seed = st->xa.seed + (uint64_t)(t % st->seeds);
+    struct cim_xbar_config cfg;
+    struct cli_xbar_args xr;
+    cli_grid_config(&st->g, &st->xa, pt, seed, &cfg, &xr);
+    char label[200], what[320];
+    cli_grid_label(&st->g, pt, label, sizeof label);
+    const double el = cli_now() - st->t0;
+    const long done = st->sw.n - st->resumed;
+    snprintf(what, sizeof what, "sweep %d/%ld (%s, seed %llu), %.0f s, ~%.0f s left",
+             st->sw.n + 1, st->tasks, label, (unsigned long long)seed, el,
+             done > 0 ? el / done * (double)(st->tasks - st->sw.n) : 0.0);
+    struct cli_infer_out o;
+    struct cim_err err = {0};
+    int rc = cli_infer_run(st->m, st->prec[pt], &cfg, NULL, &st->test, &st->train, st->ra.images,
+                           xr.calib, st->ra.batch, 0, &st->pr, what, &o, &err);
+    r->h = (struct result_head){t, 0, 0, rc, 0.0};
+    if (rc == CIM_OK) {
+        r->h.images = o.images;
+        r->h.correct = o.correct;
+        r->h.seconds = o.seconds;
+        r->text = json_dumps(o.layers, JSON_COMPACT);
+        json_decref(o.layers);
+    } else {
+        r->text = str_dup(err.msg[0] ? err.msg : "out of memory");
     }
-    if (!ra.quiet)
-        fprintf(stderr, "sweep: %ld runs (%ld from an earlier start) in %.0f s: %s, %s%s%s\n",
-                runs, resumed, cli_now() - t0, h5, csv, plotted ? ", " : "", plotted ? png : "");
-    rc = CLI_EXIT_OK;
-fail:
+    if (r->text == NULL) {
+        r->h.status = CIM_ENOMEM;
+        r->text = str_dup("out of memory");
+    }
+}
+
+static void send_task(const struct sweep *st, int to, int64_t t)
+{
+    cli_mpi_send(st->mp, to, TAG_TASK, &t, sizeof t);
+}
+
+/* Receive a result from process `from` (len bytes waiting) into *r. */
+static void recv_result(const struct sweep *st, int from, size_t len, struct result *r)
+{
+    char *buf = malloc(len + 1);
+    if (buf == NULL) {
+        fprintf(stderr, "cim: out of memory\n");
+        exit(CLI_EXIT_FAIL);
+    }
+    cli_mpi_recv(st->mp, from, TAG_RESULT, buf, len);
+    buf[len] = '\0';
+    assert(len >= sizeof r->h); /* work() sends at least the header */
+    memcpy(&r->h, buf, sizeof r->h);
+    memmove(buf, buf + sizeof r->h, len - sizeof r->h + 1);
+    r->text = buf;
+}
+
+/* Process 0: hand the fresh runs out (at most two queued per process), run
+ * some here, store every result as it arrives. When a run fails, nothing new
+ * starts; the runs under way are received (a sender must not be left waiting)
+ * and every process is told to stop. 0 or -1 with st->err set. */
+static int coordinate(struct sweep *st)
+{
+    const int size = st->mp->size;
+    long next = 0, pending = 0; /* pending: runs handed out, result not yet here */
+    int failed = 0;
+    for (int d = 0; d < 2; d++)
+        for (int w = 1; w < size && next < st->nfresh; w++, pending++)
+            send_task(st, w, st->fresh[next++]);
+    for (;;) {
+        int from;
+        size_t len;
+        while (pending > 0 && cli_mpi_poll(st->mp, -1, TAG_RESULT, &from, &len)) {
+            struct result r;
+            recv_result(st, from, len, &r);
+            pending--;
+            failed = failed || store(st, &r, from) != 0;
+            free(r.text);
+            if (!failed && next < st->nfresh) {
+                send_task(st, from, st->fresh[next++]);
+                pending++;
+            }
+        }
+        if (!failed && next < st->nfresh) {
+            struct result r;
+            run_task(st, st->fresh[next++], &r);
+            failed = store(st, &r, 0) != 0;
+            free(r.text);
+        } else if (pending > 0) {
+            cli_mpi_wait(st->mp, -1, TAG_RESULT, &from, &len);
+        } else {
+            break;
+        }
+    }
+    const int64_t stop = failed ? -1 - CLI_EXIT_FAIL : -1 - CLI_EXIT_OK;
+    for (int w = 1; w < size; w++)
+        send_task(st, w, stop);
+    return failed ? -1 : 0;
+}
+
+/* Processes > 0: run what process 0 hands out until it says stop; the exit
+ * status it sends. */
+static int work(struct sweep *st)
+{
+    for (;;) {
+        int from;
+        size_t len;
+        int64_t t;
+        cli_mpi_wait(st->mp, 0, TAG_TASK, &from, &len);
+        cli_mpi_recv(st->mp, 0, TAG_TASK, &t, sizeof t);
+        if (t < 0)
+            return (int)(-1 - t);
+        struct result r;
+        run_task(st, (long)t, &r);
+        const size_t n = strlen(r.text) + 1;
+        char *buf = malloc(sizeof r.h + n);
+        if (buf == NULL) {
+            r.h.status = CIM_ENOMEM;
+            cli_mpi_send(st->mp, 0, TAG_RESULT, &r.h, sizeof r.h);
+        } else {
+            memcpy(buf, &r.h, sizeof r.h);
+            memcpy(buf + sizeof r.h, r.text, n);
+            cli_mpi_send(st->mp, 0, TAG_RESULT, buf, sizeof r.h + n);
+        }
+        free(buf);
+        free(r.text);
+    }
+}
+
+/* ---- results (process 0) --------------------------------------------------------- */
+
+/* The figures: PREFIX.png for the first block, PREFIX-NAME.png for the others,
+ * each against its block's first varied option. 0, -1 with st->err, or 1 when cim
+ * has no PLplot (said once on stderr unless --quiet). */
+static int figures(struct sweep *st, char *list, size_t size)
+{
+    const char *base = strrchr(st->file, '/');
+    for (int k = 0; k < st->g.nb; k++) {
+        const struct cli_grid_block *b = &st->g.b[k];
+        char png[SWEEP_PATH_MAX], title[300];
+        snprintf(png, sizeof png, "%s%s%s.png", st->out, b->name[0] ? "-" : "", b->name);
+        snprintf(title, sizeof title, "%s (%s): accuracy vs %s", st->m->arch,
+                 base ? base + 1 : st->file, b->v[0].name);
+        const struct cli_sweep_select sel = {.first = b->first, .last = b->first + b->points};
+        if (cli_sweep_plot(png, title, &st->sw, b->v[0].name, &sel, &st->err) != CIM_OK) {
+            if (st->err.code != CIM_EUNSUPPORTED)
+                return -1;
+            /* built without PLplot: the data files are complete, say what is missing */
+            if (!st->ra.quiet)
+                fprintf(stderr, "cim: %s\n", st->err.msg);
+            st->err = (struct cim_err){0};
+            return 1;
+        }
+        const size_t at = strlen(list);
+        snprintf(list + at, size - at, ", %s", png);
+    }
+    return 0;
+}
+
+static int finish(struct sweep *st)
+{
+    char csv[SWEEP_PATH_MAX], list[4 * SWEEP_PATH_MAX];
+    snprintf(csv, sizeof csv, "%s.csv", st->out);
+    cli_progress_clear(&st->pr);
+    if (save(st) != 0 || cli_grid_write_csv(csv, &st->sw, &st->g, &st->err) != CIM_OK)
+        return -1;
+    snprintf(list, sizeof list, "%s, %s", st->h5, csv);
+    if (figures(st, list, sizeof list) < 0)
+        return -1;
+    if (!st->ra.quiet) {
+        char procs[40] = "";
+        if (st->mp->size > 1)
+            snprintf(procs, sizeof procs, " on %d processes", st->mp->size);
+        fprintf(stderr, "sweep: %ld runs (%ld from an earlier start) in %.0f s%s: %s\n",
+                st->tasks, st->resumed, cli_now() - st->t0, procs, list);
+    }
+    return 0;
+}
+
+/* ---- the command --------------------------------------------------------------- */
+
+static void release(struct sweep *st)
+{
+    for (long t = 0; st->config != NULL && t < st->tasks; t++)
+        free(st->config[t]);
+    free(st->config);
+    free(st->fresh);
+    free(st->prec);
+    free(st->varied);
+    free(st->blocks);
+    data_sweep_release(&st->sw);
+    data_sweep_release(&st->old);
+    nn_model_free(st->m);
+    data_set_release(&st->test);
+    data_set_release(&st->train);
+    cli_grid_free(&st->g);
+}
+
+/* The threads of each process: --threads, or the cores shared among the
+ * processes on this machine (each process would otherwise take them all). */
+static void threads(const struct sweep *st)
+{
+    if (st->ra.threads > 0 || st->mp->local_size <= 1) {
+        cli_threads_set(st->ra.threads);
+        return;
+    }
+    cli_threads_set(0);
+    const int n = nn_threads_get() / st->mp->local_size;
+    cli_threads_set(n > 0 ? n : 1);
+}
+
+static int sweep(struct sweep *st, int argc, char **argv)
+{
+    int rc = parse(st, argc, argv);
+    if (rc != CLI_EXIT_OK) /* the same on every process */
+        return rc < 0 ? CLI_EXIT_OK : rc;
+    threads(st);
+    cli_progress_init(&st->pr, st->ra.quiet || st->mp->rank > 0);
+    rc = load(st);
+    if (rc == CLI_EXIT_OK && st->mp->rank == 0 && plan(st) != 0)
+        rc = CLI_EXIT_FAIL;
+    const int mine = rc;
+    rc = cli_mpi_agree(st->mp, rc, st->err.msg);
+    cli_mpi_mute(st->mp, 0);
     if (rc != CLI_EXIT_OK)
-        rc = cli_fail(&err);
-fail_quiet:
-    free(varied_s);
-    data_sweep_release(&sw);
-    data_sweep_release(&old);
-    nn_model_free(m);
-    data_set_release(&test);
-    data_set_release(&train);
-    vary_free(vary, nv);
-    return rc;
-usage:
-    vary_free(vary, nv);
-    return CLI_EXIT_USAGE;
+        return mine == CLI_EXIT_FAIL && st->mp->rank == 0 ? cli_fail(&st->err) : rc;
+    st->t0 = cli_now();
+    if (st->mp->rank > 0)
+        return work(st);
+    if (coordinate(st) != 0 || finish(st) != 0) {
+        cli_progress_clear(&st->pr);
+        return cli_fail(&st->err);
+    }
+    return CLI_EXIT_OK;
+}
+
+int cmd_sweep(int argc, char **argv)
+{
+    struct cli_mpi mp;
+    int rc = cli_mpi_start(&mp, "sweep");
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    cli_mpi_mute(&mp, 1);
+    struct sweep *st = calloc(1, sizeof *st);
+    if (st == NULL) {
+        fprintf(stderr, "cim: out of memory\n");
+        return cli_mpi_end(&mp, CLI_EXIT_FAIL);
+    }
+    st->mp = &mp;
+    rc = sweep(st, argc, argv);
+    release(st);
+    free(st);
+    return cli_mpi_end(&mp, rc);
 }

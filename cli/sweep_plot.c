@@ -60,26 +60,122 @@ static const char *axis_title(const char *name, int *logx)
     return name;
 }
 
-/* A run's label split at `xname`: its value of xname into x (NULL if absent) and
- * the other "name=value" pairs into key. */
-static void split_label(const char *label, const char *xname, char *x, size_t xs, char *key,
-                        size_t ks, int *found)
+/* The value of `name` in a run's label ("adc-bits=6 wbits=8") into buf; whether
+ * the label has it. */
+static int label_value(const char *label, const char *name, char *buf, size_t size)
 {
-    *found = 0;
-    x[0] = key[0] = '\0';
-    size_t at = 0;
-    const size_t xl = strlen(xname);
+    const size_t nl = strlen(name);
     for (const char *p = label; *p;) {
         const char *sp = strchr(p, ' ');
         const size_t len = sp ? (size_t)(sp - p) : strlen(p);
-        if (len > xl && strncmp(p, xname, xl) == 0 && p[xl] == '=') {
-            snprintf(x, xs, "%.*s", (int)(len - xl - 1), p + xl + 1);
-            *found = 1;
-        } else if (at < ks) {
-            at += (size_t)snprintf(key + at, ks - at, "%s%.*s", at ? " " : "", (int)len, p);
+        if (len > nl && strncmp(p, name, nl) == 0 && p[nl] == '=') {
+            snprintf(buf, size, "%.*s", (int)(len - nl - 1), p + nl + 1);
+            return 1;
         }
         p += len + (sp ? 1 : 0);
     }
+    return 0;
+}
+
+/* The selection in force: x, series, and every option held at one value. */
+struct pick {
+    const char *x, *series;
+    int nfix;
+    char fix[2 * CLI_SWEEP_FIX_MAX][96]; /* "name=value" */
+    long first, last;
+};
+
+/* Whether "name=value" fixes option `name` (the length of its name, or 0). */
+static size_t fix_name(const char *fix, const char *name)
+{
+    const size_t nl = strlen(name);
+    return strncmp(fix, name, nl) == 0 && fix[nl] == '=' ? nl : 0;
+}
+
+/* Whether run r is drawn. */
+static int picked(const struct pick *p, const struct data_sweep_run *r)
+{
+    char v[96];
+    if ((p->last > 0 && (r->point < p->first || r->point >= p->last)) ||
+        !label_value(r->label, p->x, v, sizeof v) ||
+        (p->series != NULL && !label_value(r->label, p->series, v, sizeof v)))
+        return 0;
+    for (int i = 0; i < p->nfix; i++) {
+        char name[96];
+        const char *eq = strchr(p->fix[i], '=');
+        snprintf(name, sizeof name, "%.*s", (int)(eq - p->fix[i]), p->fix[i]);
+        if (!label_value(r->label, name, v, sizeof v) || strcmp(v, eq + 1) != 0)
+            return 0;
+    }
+    return 1;
+}
+
+/* The line a run belongs to: "wbits=8" for a series, else its label's pairs
+ * but x and the fixed options. */
+static void line_key(const struct pick *p, const char *label, char *key, size_t size)
+{
+    size_t at = 0;
+    key[0] = '\0';
+    for (const char *q = label; *q;) {
+        const char *sp = strchr(q, ' ');
+        const size_t len = sp ? (size_t)(sp - q) : strlen(q);
+        char name[96];
+        snprintf(name, sizeof name, "%.*s", (int)(strcspn(q, "=") < len ? strcspn(q, "=") : len),
+                 q);
+        int skip = strcmp(name, p->x) == 0 || (p->series && strcmp(name, p->series) != 0);
+        for (int i = 0; i < p->nfix && !skip; i++)
+            skip = fix_name(p->fix[i], name) > 0;
+        if (!skip && at < size)
+            at += (size_t)snprintf(key + at, size - at, "%s%.*s", at ? " " : "", (int)len, q);
+        q += len + (sp ? 1 : 0);
+    }
+}
+
+/* The selection of sel for x: the given fixes, checked against the runs, and
+ * with a series every other option of the first picked run held at its value. */
+static int pick_make(struct pick *p, const struct data_sweep *s, const char *path,
+                     const char *xname, const struct cli_sweep_select *sel, struct cim_err *err)
+{
+    memset(p, 0, sizeof *p);
+    p->x = xname;
+    if (sel != NULL) {
+        p->series = sel->series;
+        p->first = sel->first;
+        p->last = sel->last;
+        for (int i = 0; i < sel->nfix && i < CLI_SWEEP_FIX_MAX; i++)
+            snprintf(p->fix[p->nfix++], sizeof p->fix[0], "%s", sel->fix[i]);
+    }
+    for (int i = 0; i < p->nfix; i++) {
+        const char *eq = strchr(p->fix[i], '=');
+        char name[96], v[96];
+        snprintf(name, sizeof name, "%.*s", eq ? (int)(eq - p->fix[i]) : 0, p->fix[i]);
+        int any = 0;
+        for (int r = 0; r < s->n && !any && eq != NULL; r++)
+            any = label_value(s->runs[r].label, name, v, sizeof v) && strcmp(v, eq + 1) == 0;
+        if (!any)
+            return cim_err_set(err, CIM_EINVAL, "--fix %s: no run of the sweep has that value",
+                               p->fix[i]);
+    }
+    const struct data_sweep_run *r0 = NULL;
+    for (int r = 0; r < s->n && r0 == NULL; r++)
+        r0 = picked(p, &s->runs[r]) ? &s->runs[r] : NULL;
+    if (r0 == NULL)
+        return cim_err_set(err, CIM_EINVAL, "%s: no run of the sweep varies %s%s%s%s", path,
+                           xname, p->series ? " and " : "", p->series ? p->series : "",
+                           p->nfix ? " with the --fix values" : "");
+    for (const char *q = r0->label; p->series != NULL && *q;) {
+        const char *sp = strchr(q, ' ');
+        const size_t len = sp ? (size_t)(sp - q) : strlen(q);
+        const size_t nl = strcspn(q, "=");
+        int fixed = (nl == strlen(xname) && strncmp(q, xname, nl) == 0) ||
+                    (nl == strlen(p->series) && strncmp(q, p->series, nl) == 0);
+        for (int i = 0; i < p->nfix && !fixed; i++)
+            fixed = strncmp(p->fix[i], q, nl + 1) == 0;
+        if (!fixed && p->nfix < 2 * CLI_SWEEP_FIX_MAX)
+            snprintf(p->fix[p->nfix++], sizeof p->fix[0], "%.*s", (int)len, q);
+        q += len + (sp ? 1 : 0);
+    }
+    return CIM_OK;
 }
 
 /* The index of s in list[0 .. *n), appended if new (at most max). */
@@ -101,20 +197,22 @@ static int by_value(const void *a, const void *b)
 }
 
 int cli_sweep_plot(const char *path, const char *title, const struct data_sweep *s,
-                   const char *xname, struct cim_err *err)
+                   const char *xname, const struct cli_sweep_select *sel, struct cim_err *err)
 {
     enum { XMAX = 256, SMAX = 64 };
     if (s->n == 0)
         return cim_err_set(err, CIM_EINVAL, "%s: the sweep has no finished run to plot", path);
+    static struct pick pk;
+    if (pick_make(&pk, s, path, xname, sel, err) != CIM_OK)
+        return err->code;
     static char xs[XMAX][96], keys[SMAX][96];
     int nx = 0, ns = 0;
     for (int i = 0; i < s->n; i++) {
         char x[96], key[96];
-        int found;
-        split_label(s->runs[i].label, xname, x, sizeof x, key, sizeof key, &found);
-        if (!found)
-            return cim_err_set(err, CIM_EINVAL, "--x %s: not a varied option of the sweep "
-                               "(its runs vary %s)", xname, s->varied);
+        if (!picked(&pk, &s->runs[i]))
+            continue;
+        label_value(s->runs[i].label, xname, x, sizeof x);
+        line_key(&pk, s->runs[i].label, key, sizeof key);
         if (intern(xs, &nx, XMAX, x) < 0 || intern(keys, &ns, SMAX, key) < 0)
             return cim_err_set(err, CIM_EINVAL, "%s: more than %d x values or %d lines", path,
                                XMAX, SMAX);
@@ -146,8 +244,10 @@ int cli_sweep_plot(const char *path, const char *title, const struct data_sweep 
             int k = 0;
             for (int r = 0; r < s->n; r++) {
                 char xv[96], key[96];
-                int found;
-                split_label(s->runs[r].label, xname, xv, sizeof xv, key, sizeof key, &found);
+                if (!picked(&pk, &s->runs[r]))
+                    continue;
+                label_value(s->runs[r].label, xname, xv, sizeof xv);
+                line_key(&pk, s->runs[r].label, key, sizeof key);
                 if (strcmp(xv, order[i]) == 0 && strcmp(key, keys[j]) == 0)
                     acc[k++] = s->runs[r].accuracy;
             }
@@ -169,9 +269,15 @@ int cli_sweep_plot(const char *path, const char *title, const struct data_sweep 
     if (seeds == 1)
         for (int j = 0; j < ns; j++)
             ser[j].ylo = ser[j].yhi = NULL;
+    /* the title names what is held fixed */
+    char full[600];
+    size_t at = (size_t)snprintf(full, sizeof full, "%s", title);
+    for (int i = 0; i < pk.nfix && at < sizeof full; i++)
+        at += (size_t)snprintf(full + at, sizeof full - at, "%s%s", i ? ", " : " at ",
+                               pk.fix[i]);
     int logx;
     const char *xl = axis_title(xname, &logx);
-    struct cli_plot pl = {title, xl, "accuracy (%)", logx, NAN, NAN};
+    struct cli_plot pl = {full, xl, "accuracy (%)", logx, NAN, NAN};
     rc = cli_plot_write(path, &pl, ser, ns, err);
 done:
     free(x);

@@ -11,7 +11,7 @@
 #include "data/model_file.h"
 
 #define SWEEP_FORMAT "cim-sweep"
-#define SWEEP_VERSION 1
+#define SWEEP_VERSION 2 /* 2: the attribute blocks, for a union of grids */
 
 static char *dup_str(const char *s)
 {
@@ -44,6 +44,17 @@ int data_sweep_add(struct data_sweep *s, const struct data_sweep_run *r)
         free(d->layers);
         return CIM_ENOMEM;
     }
+    /* move it before the rows that come after it (runs usually arrive in order) */
+    int at = s->n;
+    while (at > 0 && (s->runs[at - 1].point > r->point ||
+                      (s->runs[at - 1].point == r->point &&
+                       s->runs[at - 1].seed_index > r->seed_index)))
+        at--;
+    if (at < s->n) {
+        const struct data_sweep_run t = *d;
+        memmove(&s->runs[at + 1], &s->runs[at], (size_t)(s->n - at) * sizeof *d);
+        s->runs[at] = t;
+    }
     s->n++;
     return CIM_OK;
 }
@@ -59,6 +70,7 @@ void data_sweep_release(struct data_sweep *s)
     free(s->model);
     free(s->command);
     free(s->varied);
+    free(s->blocks);
     memset(s, 0, sizeof *s);
 }
 
@@ -69,8 +81,11 @@ static int contents(struct data_h5io *io, hid_t file, void *ctx)
     const struct data_sweep *s = ctx;
     const size_t n = (size_t)s->n;
     int rc = data_h5_put_str(io, file, "/", "format", SWEEP_FORMAT, H5T_CSET_ASCII);
-    if (rc == CIM_OK)
-        rc = data_h5_put_i32(io, file, "/", "version", SWEEP_VERSION);
+    const int blocks = s->blocks != NULL && s->blocks[0] != '\0';
+    if (rc == CIM_OK) /* a file of one grid stays readable by version-1 readers */
+        rc = data_h5_put_i32(io, file, "/", "version", blocks ? 2 : 1);
+    if (rc == CIM_OK && blocks)
+        rc = data_h5_put_str_vl(io, file, "/", "blocks", s->blocks);
     if (rc == CIM_OK)
         rc = data_h5_put_str_vl(io, file, "/", "model", s->model ? s->model : "");
     if (rc == CIM_OK)
@@ -221,6 +236,10 @@ int data_sweep_load(const char *path, struct data_sweep *s, struct cim_err *err)
         rc = data_h5_attr_str(&io, file, "/", "command", 0, &s->command);
     if (rc == CIM_OK)
         rc = data_h5_attr_str(&io, file, "/", "varied", 1, &s->varied);
+    if (rc == CIM_OK && version >= 2)
+        rc = data_h5_attr_str(&io, file, "/", "blocks", 1, &s->blocks);
+    else if (rc == CIM_OK && (s->blocks = dup_str("")) == NULL)
+        rc = cim_err_set(err, CIM_ENOMEM, "%s: out of memory", path);
     if (rc == CIM_OK)
         rc = data_h5_attr_int(&io, file, "/", "points", 1, 0, &s->points);
     if (rc == CIM_OK)

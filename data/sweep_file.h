@@ -7,10 +7,12 @@
  * alone) and its results. The file is rewritten atomically after every run, so
  * a killed sweep leaves the runs it finished and nothing half-written.
  *
- * Layout (docs/FORMAT.md): root attributes format = "cim-sweep", version = 1,
- * model (the model file), command (the sweep's command line), varied (JSON
- * array of the varied option names), points, seeds; group /runs with one
- * column per field below, n rows each.
+ * Layout (docs/FORMAT.md): root attributes format = "cim-sweep", version (1
+ * for a grid of one block; 2 when the attribute blocks describes a union of
+ * grids), model (the model file), command (the sweep's command line), varied
+ * (JSON array of the varied option names), points, seeds, and in version 2
+ * blocks; group /runs with one column per field below, n rows each, in order
+ * of point and then seed_index whatever order the runs were added in.
  *
  *     struct data_sweep s = {0};
  *     data_sweep_load("adc.h5", &s, &err);      or fill s yourself
@@ -39,12 +41,15 @@ struct data_sweep_run {
 
 struct data_sweep {
     char *model, *command, *varied; /* varied: JSON array of option names */
+    char *blocks; /* "" for one grid; else JSON [{"name": N, "varied": [...]}, ...] */
     int points, seeds;
     int n, cap;
     struct data_sweep_run *runs;
 };
 
-/* Append a copy of *r (strings duplicated). CIM_OK or CIM_ENOMEM. */
+/* Add a copy of *r (strings duplicated) in its place: rows stay in order of
+ * point, then seed_index (a run of the same point and seed index goes after
+ * those present). CIM_OK or CIM_ENOMEM. */
 int data_sweep_add(struct data_sweep *s, const struct data_sweep_run *r);
 
 /* Save atomically; CIM_OK or an error naming the path. */

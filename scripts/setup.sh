@@ -17,6 +17,7 @@ packages=(
   yosys opensta qflow-tech-osu018              # synthesis flow (rtl/flow, slow tier)
   libplplot-dev plplot-driver-cairo            # figures (PNG through cairo)
   fonts-dejavu-core                            # the figures' font
+  libopenmpi-dev openmpi-bin                   # cim sweep over processes (mpirun)
   dataset-fashion-mnist                        # the data set
 )
 missing=()

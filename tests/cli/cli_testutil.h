@@ -24,6 +24,17 @@ struct cli_run {
 /* Run $CIM_BIN with the NULL-terminated arguments (at most 62). */
 void test_run_cim(struct cli_run *r, const char *const *args);
 
+/* The mpirun that tests may use ($CIM_MPIRUN, set by meson when cim is built
+ * with MPI and mpirun is installed), or NULL. */
+const char *test_mpirun(void);
+
+/* Run $CIM_BIN under `mpirun --oversubscribe -n nprocs` (with
+ * --allow-run-as-root when the test runs as root) with the arguments; the exit
+ * status of mpirun and both outputs in r. Needs test_mpirun(). Under
+ * AddressSanitizer (ASAN_OPTIONS set) the processes skip the leak check:
+ * Open MPI's own allocations live until exit. */
+void test_run_cim_mpi(struct cli_run *r, int nprocs, const char *const *args);
+
 /* Start $CIM_BIN with the arguments (output discarded) and kill it with
  * SIGKILL as soon as `path` exists (polled every millisecond, for at most 120
  * s). Returns 1 when it was killed, 0 when it ended first. */

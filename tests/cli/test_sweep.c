@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cim_config.h"
 #include "data/model_file.h"
 #include "data/sweep_file.h"
 #include "cli/cli_testutil.h"
@@ -102,9 +103,10 @@ static void read_file(const char *path, char *buf)
     fclose(f);
 }
 
-#define GRID "--vary", "adc-bits=5,6", "--vary", "wbits=8,4", "--seeds", "2", "--prog-noise", \
-             "0.03", "--read-noise", "0.01", "--adc-range", "max", "--calib", "64",          \
-             "--images", "200", "--quiet"
+#define GRID_LOUD "--vary", "adc-bits=5,6", "--vary", "wbits=8,4", "--seeds", "2",            \
+                  "--prog-noise", "0.03", "--read-noise", "0.01", "--adc-range", "max",     \
+                  "--calib", "64", "--images", "200"
+#define GRID GRID_LOUD, "--quiet"
 
 START_TEST(test_sweep_threads)
 {
@@ -216,8 +218,17 @@ START_TEST(test_sweep_store)
     ck_assert_str_eq(t.model, "m.h5");
     ck_assert_str_eq(t.varied, "[\"adc-bits\"]");
     ck_assert(t.runs[0].seed == UINT64_MAX && t.runs[0].seconds == 2.385);
-    ck_assert_int_eq(t.runs[1].correct, 8);
+    /* rows in order of point and seed index, whatever the order of adding */
+    ck_assert(t.runs[0].seed_index == 0 && t.runs[0].correct == 8);
+    ck_assert(t.runs[1].seed_index == 1 && t.runs[1].correct == 7);
     ck_assert_str_eq(t.runs[0].config, "{\"adc-bits\":4}");
+    ck_assert_str_eq(t.blocks, ""); /* one grid: version 1, no blocks */
+    data_sweep_release(&t);
+    /* a union of grids keeps its blocks (version 2) */
+    w.blocks = strdup("[{\"name\":\"\",\"varied\":[\"adc-bits\"]}]");
+    ck_assert_msg(data_sweep_save(path, &w, &err) == CIM_OK, "%s", err.msg);
+    ck_assert_msg(data_sweep_load(path, &t, &err) == CIM_OK, "%s", err.msg);
+    ck_assert_str_eq(t.blocks, w.blocks);
     data_sweep_release(&t);
     data_sweep_release(&w);
     char mpath[600];
@@ -231,6 +242,228 @@ START_TEST(test_sweep_store)
 }
 END_TEST
 
+/* A store of nothing but these runs, kept from another. */
+static void keep_runs(const char *from, const char *to, int (*keep)(const struct data_sweep_run *))
+{
+    struct data_sweep a, b = {0};
+    struct cim_err err = {0};
+    ck_assert_msg(data_sweep_load(from, &a, &err) == CIM_OK, "%s", err.msg);
+    b.model = strdup(a.model);
+    b.command = strdup(a.command);
+    b.varied = strdup(a.varied);
+    b.blocks = strdup(a.blocks);
+    b.points = a.points;
+    b.seeds = a.seeds;
+    for (int i = 0; i < a.n; i++)
+        if (keep(&a.runs[i]))
+            ck_assert_int_eq(data_sweep_add(&b, &a.runs[i]), CIM_OK);
+    ck_assert_msg(data_sweep_save(to, &b, &err) == CIM_OK, "%s", err.msg);
+    data_sweep_release(&a);
+    data_sweep_release(&b);
+}
+
+static int first_seed_not_point_2(const struct data_sweep_run *run)
+{
+    return run->seed_index == 0 && run->point != 2;
+}
+
+/* The seconds of a stored run, -1 if absent. */
+static double run_seconds(const char *path, int point, int seed_index)
+{
+    struct data_sweep s;
+    struct cim_err err = {0};
+    ck_assert_msg(data_sweep_load(path, &s, &err) == CIM_OK, "%s", err.msg);
+    double t = -1.0;
+    for (int i = 0; i < s.n; i++)
+        if (s.runs[i].point == point && s.runs[i].seed_index == seed_index)
+            t = s.runs[i].seconds;
+    data_sweep_release(&s);
+    return t;
+}
+
+/* mpirun -n 2: the same CSV and runs as one process, also when resuming a
+ * store an earlier start left; bad usage gives one line and a non-zero exit. */
+START_TEST(test_sweep_mpi)
+{
+    if (test_mpirun() == NULL) {
+        printf("cli-sweep: the MPI case is skipped: %s\n",
+               CIM_HAVE_MPI ? "mpirun is not installed (Debian: openmpi-bin)"
+                            : "cim is built without MPI (Debian: libopenmpi-dev; meson "
+                              "option mpi)");
+        return;
+    }
+    const char *one = test_tmp("mpi1"), *two = test_tmp("mpi2"), *part = test_tmp("mpi3");
+    int st = run((const char *[]){"sweep", model(), GRID, "--out", one, NULL});
+    ck_assert_msg(st == 0, "sweep: %s", r.err);
+    test_run_cim_mpi(&r, 2, (const char *[]){"sweep", model(), GRID_LOUD, "--out", two, NULL});
+    ck_assert_msg(r.status == 0, "mpirun: exit %d: %s", r.status, r.err);
+    ck_assert_msg(strstr(r.err, "8 runs (0 from an earlier start)") != NULL &&
+                  strstr(r.err, "on 2 processes") != NULL, "%s", r.err);
+    char a[700], b[700], c[700];
+    snprintf(a, sizeof a, "%s.csv", one);
+    snprintf(b, sizeof b, "%s.csv", two);
+    read_file(a, csv_a);
+    read_file(b, csv_b);
+    ck_assert_str_eq(csv_a, csv_b);
+    snprintf(a, sizeof a, "%s.h5", one);
+    snprintf(b, sizeof b, "%s.h5", two);
+    same_runs(a, b);
+    /* resume: seed 0 of points 0, 1, 3 stored; the 5 other runs are spread */
+    snprintf(c, sizeof c, "%s.h5", part);
+    keep_runs(a, c, first_seed_not_point_2);
+    const double kept = run_seconds(c, 3, 0);
+    test_run_cim_mpi(&r, 2, (const char *[]){"sweep", model(), GRID_LOUD, "--out", part, NULL});
+    ck_assert_msg(r.status == 0, "mpirun: exit %d: %s", r.status, r.err);
+    ck_assert_msg(strstr(r.err, "8 runs (3 from an earlier start)") != NULL, "%s", r.err);
+    ck_assert(run_seconds(c, 3, 0) == kept); /* kept, not run again */
+    same_runs(a, c);
+    snprintf(c, sizeof c, "%s.csv", part);
+    read_file(c, csv_b);
+    ck_assert_str_eq(csv_a, csv_b);
+    /* bad usage: one line of cim (mpirun adds its own notice), no hang */
+    test_run_cim_mpi(&r, 2, (const char *[]){"sweep", model(), "--vary", "adc-bits=4,99",
+                                             "--out", test_tmp("never"), NULL});
+    ck_assert_msg(r.status != 0, "exit 0: %s", r.err);
+    const char *first = strstr(r.err, "cim sweep: --adc-bits");
+    ck_assert_msg(first != NULL && strstr(first + 1, "cim sweep:") == NULL, "%s", r.err);
+    ck_assert(!test_exists(test_tmp("never.h5")));
+}
+END_TEST
+
+/* The figure's text, each element's on a line of its own (PLplot's SVG writes
+ * every character as &#xNN;). */
+static void svg_text(const char *path, char *out)
+{
+    static char raw[1 << 20];
+    FILE *f = fopen(path, "rb");
+    ck_assert_msg(f != NULL, "%s is missing", path);
+    size_t n = fread(raw, 1, sizeof raw - 1, f);
+    fclose(f);
+    raw[n] = '\0';
+    size_t at = 0;
+    for (const char *p = raw; *p && at < CLI_RUN_MAX - 1;) {
+        unsigned c;
+        int len;
+        if (sscanf(p, "&#x%x;%n", &c, &len) == 1 && len > 0) {
+            out[at++] = c < 128 ? (char)c : '?';
+            p += len;
+        } else if (*p == '<') { /* a tag: one string per element */
+            out[at++] = '\n';
+            p += strcspn(p, ">");
+            p += *p != '\0';
+        } else {
+            out[at++] = *p++;
+        }
+    }
+    out[at] = '\0';
+}
+
+/* A store of a union of grids: block 0 prog-noise x wbits x read-noise, block 1
+ * drift-t x wbits, one seed; accuracy made up. */
+static void union_store(const char *path)
+{
+    struct data_sweep w = {0};
+    struct cim_err err = {0};
+    w.model = strdup("m.h5");
+    w.command = strdup("cim sweep m.h5 --study noise");
+    w.varied = strdup("[\"prog-noise\",\"wbits\",\"read-noise\",\"drift-t\"]");
+    w.blocks = strdup("[{\"name\":\"\",\"varied\":[\"prog-noise\",\"wbits\",\"read-noise\"]},"
+                      "{\"name\":\"drift\",\"varied\":[\"drift-t\",\"wbits\"]}]");
+    w.points = 12;
+    w.seeds = 1;
+    const char *pn[] = {"0", "0.05"}, *wb[] = {"8", "4"}, *rn[] = {"0", "0.02"};
+    const char *dt[] = {"3600", "86400"};
+    int pt = 0;
+    char label[100];
+    for (int i = 0; i < 8; i++, pt++) {
+        snprintf(label, sizeof label, "prog-noise=%s wbits=%s read-noise=%s", pn[i / 4],
+                 wb[i / 2 % 2], rn[i % 2]);
+        struct data_sweep_run run = {.point = pt, .images = 100, .correct = 90 - i,
+                                   .accuracy = (90 - i) / 100.0, .label = label};
+        ck_assert_int_eq(data_sweep_add(&w, &run), CIM_OK);
+    }
+    for (int i = 0; i < 4; i++, pt++) {
+        snprintf(label, sizeof label, "drift-t=%s wbits=%s", dt[i / 2], wb[i % 2]);
+        struct data_sweep_run run = {.point = pt, .images = 100, .correct = 80 - i,
+                                   .accuracy = (80 - i) / 100.0, .label = label};
+        ck_assert_int_eq(data_sweep_add(&w, &run), CIM_OK);
+    }
+    ck_assert_msg(data_sweep_save(path, &w, &err) == CIM_OK, "%s", err.msg);
+    data_sweep_release(&w);
+}
+
+/* cim plot --series: one line per value, the other options held at their
+ * first value or at --fix; runs of another block are left out. */
+START_TEST(test_plot_series)
+{
+    static char text[CLI_RUN_MAX];
+    const char *store = test_tmp("union.h5"), *fig = test_tmp("series.svg");
+    union_store(store);
+    int st = run((const char *[]){"plot", store, "--x", "prog-noise", "--series", "wbits",
+                                  "--out", fig, NULL});
+    ck_assert_msg(st == 0, "plot: %s", r.err);
+    svg_text(fig, text);
+    ck_assert_msg(strstr(text, "m.h5: accuracy vs prog-noise at read-noise=0") != NULL, "%s",
+                  text);
+    ck_assert(strstr(text, "\nwbits=8") != NULL && strstr(text, "\nwbits=4") != NULL);
+    ck_assert(strstr(text, "read-noise=0.02") == NULL && strstr(text, "drift") == NULL);
+    st = run((const char *[]){"plot", store, "--x", "prog_noise", "--series", "wbits", "--fix",
+                              "read_noise=0.02", "--out", fig, NULL});
+    ck_assert_msg(st == 0, "plot: %s", r.err);
+    svg_text(fig, text);
+    ck_assert(strstr(text, "at read-noise=0.02") != NULL);
+    /* without --series: one line per combination of the others */
+    st = run((const char *[]){"plot", store, "--x", "prog-noise", "--out", fig, NULL});
+    ck_assert_msg(st == 0, "plot: %s", r.err);
+    svg_text(fig, text);
+    ck_assert(strstr(text, "\nwbits=4 read-noise=0.02") != NULL);
+    ck_assert(strstr(text, " at ") == NULL);
+    /* the drift block alone, against time */
+    st = run((const char *[]){"plot", store, "--x", "drift-t", "--series", "wbits", "--out",
+                              fig, NULL});
+    ck_assert_msg(st == 0, "plot: %s", r.err);
+    svg_text(fig, text);
+    ck_assert(strstr(text, "time after programming") != NULL);
+    ck_assert(strstr(text, "prog-noise") == NULL && strstr(text, "\nwbits=4") != NULL);
+    expect_usage((const char *[]){"plot", store, "--x", "wbits", "--series", "wbits", "--out",
+                                  fig, NULL}, "--series wbits");
+    expect_usage((const char *[]){"plot", store, "--x", "wbits", "--series", "dac-bits",
+                                  "--out", fig, NULL}, "--series dac-bits");
+    expect_usage((const char *[]){"plot", store, "--x", "wbits", "--fix", "read-noise",
+                                  "--out", fig, NULL}, "NAME=VALUE");
+    expect_usage((const char *[]){"plot", store, "--x", "wbits", "--fix", "cell-bits=2",
+                                  "--out", fig, NULL}, "--fix cell-bits=2");
+    const char *never = test_tmp("never.svg");
+    st = run((const char *[]){"plot", store, "--x", "prog-noise", "--fix", "read-noise=0.5",
+                              "--out", never, NULL});
+    ck_assert_msg(st == 1 && strstr(r.err, "--fix read-noise=0.5") != NULL &&
+                  test_count_lines(r.err) == 1, "exit %d: %s", st, r.err);
+    ck_assert(!test_exists(never));
+}
+END_TEST
+
+/* The noise study: its grid and its drift block, one CSV, two figures. */
+START_TEST(test_sweep_study_noise)
+{
+    const char *o = test_tmp("noise");
+    int st = run((const char *[]){"sweep", model(), "--study", "noise", "--images", "20",
+                                  "--quiet", "--out", o, NULL});
+    ck_assert_msg(st == 0, "sweep: %s", r.err);
+    char p[700];
+    snprintf(p, sizeof p, "%s.csv", o);
+    read_file(p, csv_a);
+    /* 8 x 2 x 2 points, then 4 x 2 x 2 of drift; a header */
+    ck_assert_int_eq(test_count_lines(csv_a), 1 + 32 + 16);
+    ck_assert(strncmp(csv_a, "prog-noise,wbits,read-noise,drift-t,drift-comp,seeds,", 53) == 0);
+    ck_assert_msg(strstr(csv_a, "\n0.15,4,0.02,0,0,1,20,") != NULL, "%s", csv_a);
+    ck_assert_msg(strstr(csv_a, "\n0,4,0,31536000,1,1,20,") != NULL, "%s", csv_a);
+    snprintf(p, sizeof p, "%s-drift.png", o);
+    ck_assert_msg(test_exists(p), "%s is missing", p);
+    snprintf(p, sizeof p, "%s.png", o);
+    ck_assert_msg(test_exists(p), "%s is missing", p);
+}
+END_TEST
+
 static Suite *cli_suite(void)
 {
     Suite *s = suite_create("cli");
@@ -239,6 +472,9 @@ static Suite *cli_suite(void)
     tcase_add_test(t, test_sweep_store);
     tcase_add_test(t, test_sweep_threads);
     tcase_add_test(t, test_sweep_resume_after_kill);
+    tcase_add_test(t, test_sweep_mpi);
+    tcase_add_test(t, test_plot_series);
+    tcase_add_test(t, test_sweep_study_noise);
     tcase_set_timeout(t, 600);
     suite_add_tcase(s, t);
     return s;
