@@ -195,6 +195,9 @@ static int parse(struct sweep *st, int argc, char **argv)
         return cli_usage_error("sweep", "--out: the prefix is too long");
     if (nspec == 0 && study == NULL)
         return cli_usage_error("sweep", "nothing to sweep: give --vary NAME=LIST or --study");
+    struct cim_energy_config e;
+    if (cli_energy_config(&st->xa, "sweep", &e) != CLI_EXIT_OK)
+        return CLI_EXIT_USAGE;
     return make_grid(st, study, specs, nspec, opts + nfixed, nopts - nfixed,
                      cli_opt_find(opts, nopts, "--adc-range")->seen);
 }
@@ -336,6 +339,12 @@ static int plan(struct sweep *st)
         cli_grid_config(&st->g, &st->xa, pt, st->xa.seed + (uint64_t)(t % st->seeds), &cfg, &xr);
         json_t *cj = cli_xbar_config_json(&cfg, st->m->quant.wbits[st->prec[pt]],
                                           st->m->quant.abits[st->prec[pt]], xr.calib);
+        /* the energy model, when not the default, is part of a run's configuration */
+        if (xr.energy_params != NULL) {
+            struct cim_energy_config e;
+            cli_energy_config(&xr, "sweep", &e);
+            json_object_set_new(cj, "energy-params", cli_energy_params_json(&e));
+        }
         st->config[t] = json_dumps(cj, JSON_COMPACT | JSON_SORT_KEYS);
         json_decref(cj);
         if (st->config[t] == NULL)
@@ -377,7 +386,9 @@ static void run_task(struct sweep *st, long t, struct result *r)
              done > 0 ? el / done * (double)(st->tasks - st->sw.n) : 0.0);
     struct cli_infer_out o;
     struct cim_err err = {0};
-    int rc = cli_infer_run(st->m, st->prec[pt], &cfg, NULL, &st->test, &st->train, st->ra.images,
+    struct cim_energy_config ecfg;
+    cli_energy_config(&xr, "sweep", &ecfg); /* checked when parsed */
+    int rc = cli_infer_run(st->m, st->prec[pt], &cfg, &ecfg, &st->test, &st->train, st->ra.images,
                            xr.calib, st->ra.batch, 0, &st->pr, what, &o, &err);
     r->h = (struct result_head){t, 0, 0, rc, 0.0};
     if (rc == CIM_OK) {

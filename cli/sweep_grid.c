@@ -88,6 +88,10 @@ int cli_grid_vary(struct cli_grid *g, int block, const char *name, const char *s
     for (char *c = opt + 2; *c; c++)
         *c = *c == '_' ? '-' : *c;
     const struct cli_opt *o = cli_opt_find(xopts, nx, opt);
+    if (strcmp(opt, "--energy-params") == 0)
+        return cli_usage_error("sweep", "--vary '%s': the energy model is not swept; give "
+                               "--energy-params once (the CSV's energy columns follow it)", spec),
+               -1;
     if (o == NULL || strcmp(opt, "--seed") == 0)
         return cli_usage_error("sweep", "--vary '%s': %s is not a crossbar option of cim infer%s",
                                spec, opt, strcmp(opt, "--seed") == 0 ? " (use --seeds)" : ""),
@@ -275,18 +279,36 @@ char *cli_grid_blocks_json(const struct cli_grid *g)
 /* ---- the CSV ------------------------------------------------------------------- */
 
 /* The accuracy statistics of point pt over its stored runs; *config the
- * configuration of one of them (NULL if none). */
+ * configuration of one of them (NULL if none); *cost the mean energy per image
+ * and area of its runs (NAN when they were stored without). */
 static struct cli_accuracy_stats point_stats(const struct data_sweep *s, long pt, double *acc,
-                                             const char **config)
+                                             const char **config, struct cim_energy_cost *cost)
 {
-    int k = 0, images = 0;
+    int k = 0, images = 0, priced = 0;
     *config = NULL;
+    struct cim_energy_cost sum = {0};
     for (int i = 0; i < s->n; i++)
         if (s->runs[i].point == pt) {
             acc[k++] = s->runs[i].accuracy;
             images = s->runs[i].images;
             *config = s->runs[i].config;
+            struct cim_energy_cost c;
+            if (cli_run_energy(s->runs[i].layers, &c)) {
+                priced++;
+                sum.adc += c.adc;
+                sum.array += c.array;
+                sum.dac += c.dac;
+                sum.periph += c.periph;
+                sum.area_cells += c.area_cells;
+                sum.area_adc += c.area_adc;
+                sum.area_dac += c.area_dac;
+                sum.area_periph += c.area_periph;
+            }
         }
+    const double w = priced > 0 && priced == k ? 1.0 / priced : (double)NAN;
+    *cost = (struct cim_energy_cost){sum.adc * w,        sum.array * w,       sum.dac * w,
+                                     sum.periph * w,     sum.area_cells * w,  sum.area_adc * w,
+                                     sum.area_dac * w,   sum.area_periph * w};
     struct cli_accuracy_stats p = {0};
     if (k > 0)
         p = cli_accuracy_stats(acc, k);
@@ -335,7 +357,7 @@ int cli_grid_write_csv(const char *path, const struct data_sweep *s, const struc
 {
     const char *names[CLI_GRID_BLOCKS_MAX * CLI_GRID_VARY_MAX];
     const int nn = union_names(g, names);
-    size_t cap = 4096 + (size_t)g->points * (256 + 64 * (size_t)nn), at = 0;
+    size_t cap = 4096 + (size_t)g->points * (384 + 64 * (size_t)nn), at = 0;
     char *text = malloc(cap);
     double *acc = malloc(((size_t)s->n + 1) * sizeof *acc);
     if (text == NULL || acc == NULL) {
@@ -346,13 +368,19 @@ int cli_grid_write_csv(const char *path, const struct data_sweep *s, const struc
     for (int i = 0; i < nn; i++)
         at += (size_t)snprintf(text + at, cap - at, "%s,", names[i]);
     at += (size_t)snprintf(text + at, cap - at, "seeds,images,accuracy_mean,accuracy_sd,"
-                           "accuracy_min,accuracy_max,ci95_low,ci95_high\n");
+                           "accuracy_min,accuracy_max,ci95_low,ci95_high,energy_nj,adc_nj,"
+                           "array_nj,dac_nj,periph_nj,area_mm2\n");
     for (long pt = 0; pt < g->points; pt++) {
         const char *config;
-        const struct cli_accuracy_stats p = point_stats(s, pt, acc, &config);
+        struct cim_energy_cost c;
+        const struct cli_accuracy_stats p = point_stats(s, pt, acc, &config, &c);
         point_cells(g, pt, config, names, nn, text, cap, &at);
-        at += (size_t)snprintf(text + at, cap - at, "%d,%d,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f\n",
-                               p.seeds, p.images, p.mean, p.sd, p.min, p.max, p.lo, p.hi);
+        at += (size_t)snprintf(text + at, cap - at,
+                               "%d,%d,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6g,%.6g,%.6g,%.6g,%.6g,"
+                               "%.6g\n",
+                               p.seeds, p.images, p.mean, p.sd, p.min, p.max, p.lo, p.hi,
+                               cim_energy_total(&c) * 1e9, c.adc * 1e9, c.array * 1e9,
+                               c.dac * 1e9, c.periph * 1e9, cim_energy_area_total(&c) * 1e6);
     }
     free(acc);
     int rc = data_text_save(path, text, err);

@@ -85,7 +85,10 @@ char *cli_grid_varied_json(const struct cli_grid *g);
 char *cli_grid_blocks_json(const struct cli_grid *g);
 
 /* PREFIX.csv: a header, then per point its values, seeds, images and the
- * accuracy's mean, sd, min, max and 95% interval over the stored runs of s.
+ * accuracy's mean, sd, min, max and 95% interval over the stored runs of s,
+ * then the mean energy per inference (nJ: total, ADC, array, DAC, periphery)
+ * and area (mm^2) of the crossbar tiles (cim/energy.h; nan for runs stored
+ * without them).
  * With several blocks, the columns are every varied option, and a point shows
  * the value its configuration has for options its block does not vary. */
 int cli_grid_write_csv(const char *path, const struct data_sweep *s, const struct cli_grid *g,

@@ -439,6 +439,30 @@ json_t *cli_energy_cost_json(const struct cim_energy_cost *c, double per)
                      "area_periph_m2", c->area_periph, "area_m2", cim_energy_area_total(c));
 }
 
+int cli_run_energy(const char *layers_json, struct cim_energy_cost *c)
+{
+    memset(c, 0, sizeof *c);
+    json_t *layers = layers_json != NULL ? json_loads(layers_json, 0, NULL) : NULL;
+    size_t i;
+    json_t *l;
+    int found = 0;
+    json_array_foreach(layers, i, l)
+    {
+        const json_t *e = json_object_get(l, "energy");
+        if (!json_is_object(e))
+            continue;
+        found = 1;
+#define V(k) json_number_value(json_object_get(e, k))
+        const struct cim_energy_cost one = {V("adc_j"), V("array_j"), V("dac_j"), V("periph_j"),
+                                            V("area_cells_m2"), V("area_adc_m2"),
+                                            V("area_dac_m2"), V("area_periph_m2")};
+#undef V
+        add_cost(c, &one, 1.0);
+    }
+    json_decref(layers);
+    return found;
+}
+
 int cli_infer_run(const struct nn_model *m, int p, const struct cim_xbar_config *cfg,
                   const struct cim_energy_config *energy, const struct data_set *test, const struct data_set *train, int images,
                   int calib, int batch, int integer, struct cli_progress *pr, const char *what,

@@ -96,6 +96,12 @@ struct cli_infer_out {
  * areas (m^2); a new reference. */
 json_t *cli_energy_cost_json(const struct cim_energy_cost *c, double per);
 
+/* The cost per image of a stored run, summed over the "energy" objects of its
+ * per-layer statistics (the JSON cli_infer_run() makes): energies in J per
+ * image, areas in m^2. 1 when the run has them, 0 when not (a store written
+ * before cim priced energy: *c zeroed). */
+int cli_run_energy(const char *layers_json, struct cim_energy_cost *c);
+
 /* Program model m at precision p with cfg (energy model `energy`, NULL for
  * the defaults); when the ADC range is calibrated,
  * calibrate on the first `calib` images of `train` (must then be loaded);
