@@ -7,12 +7,15 @@
  * varied options and from a sweep that is still running or was stopped. With
  * --series NAME, one line per value of NAME, every other varied option held at
  * one value (its first in the grid, or the one --fix gives): what a figure of
- * a grid with three or more dimensions needs to stay readable.
+ * a grid with three or more dimensions needs to stay readable. With --pareto,
+ * accuracy against energy per inference, every point a design, and the
+ * designs no other beats on both joined as the Pareto front (also printed).
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/sweep_pareto.h"
 #include "cli/sweep_plot.h"
 #include "data/model_file.h"
 #include "data/sweep_file.h"
@@ -88,7 +91,11 @@ static int check_names(const struct data_sweep *s, const char *file, const char 
 int cmd_plot(int argc, char **argv)
 {
     const char *xname = NULL, *series = NULL, *out = NULL, *title = NULL, *fix_seen = NULL;
+    int pareto = 0;
     struct cli_opt opts[] = {
+        {"--pareto", CLI_OPT_FLAG, &pareto, NULL, "accuracy against energy per inference "
+         "(log axis), one marker per point, and the Pareto front, printed too; series by "
+         "--series (default: by the varied options but the first)", 0, 0, NULL, 0},
         {"--x", CLI_OPT_STRING, &xname, "NAME", "the varied option on the x axis", 0, 0, NULL,
          0},
         {"--series", CLI_OPT_STRING, &series, "NAME", "one line per value of this varied "
@@ -102,7 +109,8 @@ int cmd_plot(int argc, char **argv)
     };
     const int nopts = (int)(sizeof opts / sizeof opts[0]);
     const struct cli_usage u = {
-        "plot", "SWEEP.h5 --x NAME [--series NAME] [--fix NAME=VALUE ...] --out FILE.png",
+        "plot", "SWEEP.h5 (--x NAME [--fix NAME=VALUE ...] | --pareto) [--series NAME] --out "
+        "FILE.png",
         "Plot the accuracy stored in a sweep file against one of its varied options, 95% "
         "confidence intervals over seeds as error bars: one line per combination of the other "
         "varied options, or with --series one line per value of that option while the others "
@@ -119,10 +127,14 @@ int cmd_plot(int argc, char **argv)
         return rc < 0 ? CLI_EXIT_OK : rc;
     if (npos != 1)
         return cli_usage_error("plot", "expected one sweep file (cim plot SWEEP.h5 ...)");
-    if (xname == NULL || out == NULL)
-        return cli_usage_error("plot", "--x NAME and --out FILE are required");
-    char name[64], sname[64];
-    canonical(xname, name, sizeof name);
+    if (out == NULL || (xname == NULL && !pareto))
+        return cli_usage_error("plot", "--x NAME (or --pareto) and --out FILE are required");
+    if (pareto && (xname != NULL || nfix > 0))
+        return cli_usage_error("plot", "--pareto: the x axis is energy; --x and --fix do not "
+                               "apply");
+    char name[64] = "", sname[64];
+    if (xname != NULL)
+        canonical(xname, name, sizeof name);
     if (series != NULL)
         canonical(series, sname, sizeof sname);
     struct cim_err err = {0};
@@ -130,6 +142,22 @@ int cmd_plot(int argc, char **argv)
     data_init();
     if (data_sweep_load(pos[0], &s, &err) != CIM_OK)
         return cli_fail(&err);
+    if (pareto) {
+        if (series != NULL && !varies(&s, sname)) {
+            rc = cli_usage_error("plot", "--series %s: %s varies %s", sname, pos[0], s.varied);
+        } else {
+            char t[300];
+            const char *base = strrchr(s.model, '/');
+            snprintf(t, sizeof t, "%s: accuracy vs energy per inference",
+                     base ? base + 1 : s.model);
+            rc = cli_sweep_pareto(out, title ? title : t, &s, pos[0], series ? sname : NULL,
+                                  stdout, &err) == CIM_OK
+                     ? CLI_EXIT_OK
+                     : cli_fail(&err);
+        }
+        data_sweep_release(&s);
+        return rc;
+    }
     rc = check_names(&s, pos[0], name, series ? sname : NULL, fix, nfix);
     if (rc != CLI_EXIT_OK) {
         data_sweep_release(&s);

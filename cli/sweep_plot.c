@@ -60,9 +60,7 @@ static const char *axis_title(const char *name, int *logx)
     return name;
 }
 
-/* The value of `name` in a run's label ("adc-bits=6 wbits=8") into buf; whether
- * the label has it. */
-static int label_value(const char *label, const char *name, char *buf, size_t size)
+int cli_sweep_label_value(const char *label, const char *name, char *buf, size_t size)
 {
     const size_t nl = strlen(name);
     for (const char *p = label; *p;) {
@@ -97,14 +95,14 @@ static int picked(const struct pick *p, const struct data_sweep_run *r)
 {
     char v[96];
     if ((p->last > 0 && (r->point < p->first || r->point >= p->last)) ||
-        !label_value(r->label, p->x, v, sizeof v) ||
-        (p->series != NULL && !label_value(r->label, p->series, v, sizeof v)))
+        !cli_sweep_label_value(r->label, p->x, v, sizeof v) ||
+        (p->series != NULL && !cli_sweep_label_value(r->label, p->series, v, sizeof v)))
         return 0;
     for (int i = 0; i < p->nfix; i++) {
         char name[96];
         const char *eq = strchr(p->fix[i], '=');
         snprintf(name, sizeof name, "%.*s", (int)(eq - p->fix[i]), p->fix[i]);
-        if (!label_value(r->label, name, v, sizeof v) || strcmp(v, eq + 1) != 0)
+        if (!cli_sweep_label_value(r->label, name, v, sizeof v) || strcmp(v, eq + 1) != 0)
             return 0;
     }
     return 1;
@@ -151,7 +149,7 @@ static int pick_make(struct pick *p, const struct data_sweep *s, const char *pat
         snprintf(name, sizeof name, "%.*s", eq ? (int)(eq - p->fix[i]) : 0, p->fix[i]);
         int any = 0;
         for (int r = 0; r < s->n && !any && eq != NULL; r++)
-            any = label_value(s->runs[r].label, name, v, sizeof v) && strcmp(v, eq + 1) == 0;
+            any = cli_sweep_label_value(s->runs[r].label, name, v, sizeof v) && strcmp(v, eq + 1) == 0;
         if (!any)
             return cim_err_set(err, CIM_EINVAL, "--fix %s: no run of the sweep has that value",
                                p->fix[i]);
@@ -211,7 +209,7 @@ int cli_sweep_plot(const char *path, const char *title, const struct data_sweep 
         char x[96], key[96];
         if (!picked(&pk, &s->runs[i]))
             continue;
-        label_value(s->runs[i].label, xname, x, sizeof x);
+        cli_sweep_label_value(s->runs[i].label, xname, x, sizeof x);
         line_key(&pk, s->runs[i].label, key, sizeof key);
         if (intern(xs, &nx, XMAX, x) < 0 || intern(keys, &ns, SMAX, key) < 0)
             return cim_err_set(err, CIM_EINVAL, "%s: more than %d x values or %d lines", path,
@@ -246,7 +244,7 @@ int cli_sweep_plot(const char *path, const char *title, const struct data_sweep 
                 char xv[96], key[96];
                 if (!picked(&pk, &s->runs[r]))
                     continue;
-                label_value(s->runs[r].label, xname, xv, sizeof xv);
+                cli_sweep_label_value(s->runs[r].label, xname, xv, sizeof xv);
                 line_key(&pk, s->runs[r].label, key, sizeof key);
                 if (strcmp(xv, order[i]) == 0 && strcmp(key, keys[j]) == 0)
                     acc[k++] = s->runs[r].accuracy;

@@ -13,6 +13,8 @@
 #ifndef CIM_CLI_SWEEP_PLOT_H
 #define CIM_CLI_SWEEP_PLOT_H
 
+#include <stddef.h>
+
 #include "base/err.h"
 #include "data/sweep_file.h"
 
@@ -24,6 +26,10 @@ struct cli_accuracy_stats {
 
 /* The statistics of n accuracies (n >= 1; the interval is the mean for n = 1). */
 struct cli_accuracy_stats cli_accuracy_stats(const double *acc, int n);
+
+/* The value of `name` in a run's label ("adc-bits=6 wbits=8") into buf; whether
+ * the label has it. */
+int cli_sweep_label_value(const char *label, const char *name, char *buf, size_t size);
 
 #define CLI_SWEEP_FIX_MAX 8
 
