@@ -464,6 +464,84 @@ START_TEST(test_sweep_study_noise)
 }
 END_TEST
 
+/* Field `col` (0-based) of CSV line `line` as a number. */
+static double csv_field(const char *line, int col)
+{
+    for (int c = 0; c < col && line != NULL; c++) {
+        line = strchr(line, ',');
+        line = line ? line + 1 : NULL;
+    }
+    ck_assert_ptr_nonnull(line);
+    return strtod(line, NULL);
+}
+
+/* Energy in the sweep: the CSV's energy columns (ADC energy grows with the ADC
+ * bits at each precision; W4A4 on the same arrays costs less), a non-default
+ * energy model stored in each run's configuration, and `cim plot --pareto`:
+ * its front, cheapest first, gains accuracy at every step. */
+START_TEST(test_sweep_energy_pareto)
+{
+    static char text[CLI_RUN_MAX];
+    const char *o = test_tmp("energy");
+    int st = run((const char *[]){"sweep", model(), "--vary", "adc-bits=3,5,7", "--vary",
+                                  "wbits=8,4", "--adc-range", "max", "--images", "100",
+                                  "--energy-params", "adc_fom_walden=1e-14", "--quiet", "--out",
+                                  o, NULL});
+    ck_assert_msg(st == 0, "sweep: %s", r.err);
+    char p[700];
+    snprintf(p, sizeof p, "%s.csv", o);
+    read_file(p, csv_a);
+    ck_assert_msg(strstr(csv_a, ",energy_nj,adc_nj,array_nj,dac_nj,periph_nj,area_mm2\n") != NULL,
+                  "%s", csv_a);
+    /* columns: adc-bits, wbits, seeds, images, 6 accuracy columns, energy_nj, adc_nj, ... */
+    double adc[3][2], total[3][2];
+    const char *line = strchr(csv_a, '\n') + 1;
+    for (int i = 0; i < 6; i++, line = strchr(line, '\n') + 1) {
+        total[i / 2][i % 2] = csv_field(line, 10);
+        adc[i / 2][i % 2] = csv_field(line, 11);
+        ck_assert_msg(total[i / 2][i % 2] > adc[i / 2][i % 2] && adc[i / 2][i % 2] > 0, "%s",
+                      line);
+    }
+    for (int w = 0; w < 2; w++)
+        ck_assert(adc[0][w] < adc[1][w] && adc[1][w] < adc[2][w]);
+    for (int b = 0; b < 3; b++)
+        ck_assert(total[b][1] < total[b][0]);
+    /* the energy model is part of each run's configuration */
+    struct data_sweep sw;
+    struct cim_err err = {0};
+    snprintf(p, sizeof p, "%s.h5", o);
+    ck_assert_msg(data_sweep_load(p, &sw, &err) == CIM_OK, "%s", err.msg);
+    ck_assert_msg(strstr(sw.runs[0].config, "adc_fom_walden=1e-14") != NULL, "%s",
+                  sw.runs[0].config);
+    data_sweep_release(&sw);
+    const char *fig = test_tmp("pareto.svg");
+    st = run((const char *[]){"plot", p, "--pareto", "--series", "wbits", "--out", fig, NULL});
+    ck_assert_msg(st == 0, "plot --pareto: %s", r.err);
+    ck_assert_msg(test_exists(fig), "%s is missing", fig);
+    svg_text(fig, text);
+    ck_assert(strstr(text, "Pareto front") != NULL && strstr(text, "energy per inference") != NULL);
+    /* the printed front: energy up, accuracy up, row after row */
+    const char *row = strstr(r.out, "design\n");
+    ck_assert_msg(row != NULL, "%s", r.out);
+    double e0 = 0, a0 = -1;
+    int rows = 0;
+    for (row += 7; *row == ' '; row = strchr(row, '\n') + 1, rows++) {
+        char *end;
+        const double e = strtod(row, &end), a = strtod(end, NULL);
+        ck_assert_msg(e > e0 && a > a0, "front not increasing at: %s", row);
+        e0 = e;
+        a0 = a;
+    }
+    ck_assert_int_ge(rows, 1);
+    expect_usage((const char *[]){"plot", p, "--pareto", "--x", "adc-bits", "--out", fig, NULL},
+                 "--pareto");
+    expect_usage((const char *[]){"sweep", model(), "--vary", "energy-params=a=1", "--out", o,
+                                  NULL}, "energy");
+    expect_usage((const char *[]){"sweep", model(), "--vary", "adc-bits=4,5", "--energy-params",
+                                  "g_max=0", "--out", o, NULL}, "g_max");
+}
+END_TEST
+
 static Suite *cli_suite(void)
 {
     Suite *s = suite_create("cli");
@@ -475,6 +553,7 @@ static Suite *cli_suite(void)
     tcase_add_test(t, test_sweep_mpi);
     tcase_add_test(t, test_plot_series);
     tcase_add_test(t, test_sweep_study_noise);
+    tcase_add_test(t, test_sweep_energy_pareto);
     tcase_set_timeout(t, 600);
     suite_add_tcase(s, t);
     return s;
