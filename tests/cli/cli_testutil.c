@@ -5,6 +5,8 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -25,8 +27,9 @@ static void slurp(const char *path, char *buf)
 }
 
 /* Fork $CIM_BIN with the NULL-terminated arguments, its stdout and stderr on
- * the files out and err (either may be "/dev/null"); returns the child's pid. */
-static pid_t spawn_cim(const char *const *args, const char *out, const char *err)
+ * the files out and err (either may be "/dev/null"), every file it writes
+ * limited to fsize_max bytes when that is positive; returns the child's pid. */
+static pid_t spawn_cim(const char *const *args, const char *out, const char *err, long fsize_max)
 {
     const char *bin = getenv("CIM_BIN");
     ck_assert_msg(bin != NULL && *bin, "CIM_BIN is not set");
@@ -37,10 +40,16 @@ static pid_t spawn_cim(const char *const *args, const char *out, const char *err
         int fe = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
         dup2(fo, 1);
         dup2(fe, 2);
-        char *argv[64];
+        if (fsize_max > 0) {
+            struct rlimit rl = {(rlim_t)fsize_max, (rlim_t)fsize_max};
+            signal(SIGXFSZ, SIG_IGN); /* kept across exec: writes fail with EFBIG instead */
+            if (setrlimit(RLIMIT_FSIZE, &rl) != 0)
+                _exit(126);
+        }
+        char *argv[512];
         int n = 0;
         argv[n++] = (char *)bin;
-        for (; args[n - 1] != NULL && n < 63; n++)
+        for (; args[n - 1] != NULL && n < 511; n++)
             argv[n] = (char *)args[n - 1];
         argv[n] = NULL;
         execv(bin, argv);
@@ -49,12 +58,12 @@ static pid_t spawn_cim(const char *const *args, const char *out, const char *err
     return pid;
 }
 
-void test_run_cim(struct cli_run *r, const char *const *args)
+void test_run_cim_fsize(struct cli_run *r, const char *const *args, long fsize_max)
 {
     char po[600], pe[600];
     snprintf(po, sizeof po, "%s/stdout", test_tmpdir());
     snprintf(pe, sizeof pe, "%s/stderr", test_tmpdir());
-    pid_t pid = spawn_cim(args, po, pe);
+    pid_t pid = spawn_cim(args, po, pe, fsize_max);
     int st;
     waitpid(pid, &st, 0);
     r->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
@@ -62,9 +71,25 @@ void test_run_cim(struct cli_run *r, const char *const *args)
     slurp(pe, r->err);
 }
 
+void test_run_cim(struct cli_run *r, const char *const *args)
+{
+    test_run_cim_fsize(r, args, 0);
+}
+
+const struct cli_run *expect_error(const char *const *args, int code, const char *needle)
+{
+    static struct cli_run r;
+    test_run_cim(&r, args);
+    ck_assert_msg(r.status == code, "%s ...: exit %d, expected %d; stderr: %s", args[0], r.status,
+                  code, r.err);
+    ck_assert_msg(test_count_lines(r.err) == 1, "expected one line on stderr, got: %s", r.err);
+    ck_assert_msg(strstr(r.err, needle) != NULL, "stderr '%s' lacks '%s'", r.err, needle);
+    return &r;
+}
+
 int test_run_cim_killed_at(const char *const *args, const char *path)
 {
-    pid_t pid = spawn_cim(args, "/dev/null", "/dev/null");
+    pid_t pid = spawn_cim(args, "/dev/null", "/dev/null", 0);
     int killed = 0;
     for (int waited = 0; waited < 120000 && !killed; waited++) {
         if (test_exists(path)) {
