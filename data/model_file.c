@@ -776,6 +776,11 @@ static int model_read(struct data_h5io *io, hid_t file, struct nn_model **out)
     if (rc != CIM_OK)
         return rc;
 
+    if (!nn_elems_ok((size_t)shape[0], (size_t)shape[1], (size_t)shape[2], 1))
+        return data_h5_bad(io, CIM_EFORMAT, "/",
+                           "input_shape %lldx%lldx%lld is too large; expected at most %zu "
+                           "values per sample",
+                           shape[0], shape[1], shape[2], NN_TENSOR_ELEMS_MAX);
     struct nn_model *m = nn_model_alloc(
         arch, (struct nn_shape){(int)shape[0], (int)shape[1], (int)shape[2]}, classes);
     if (m == NULL)

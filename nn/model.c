@@ -45,7 +45,8 @@ int nn_act_parse(const char *name)
 
 struct nn_model *nn_model_alloc(const char *arch, struct nn_shape input, int num_classes)
 {
-    if (input.c < 1 || input.h < 1 || input.w < 1 || num_classes < 1)
+    if (input.c < 1 || input.h < 1 || input.w < 1 || num_classes < 1 ||
+        !nn_elems_ok((size_t)input.c, (size_t)input.h, (size_t)input.w, 1))
         return NULL;
     struct nn_model *m = calloc(1, sizeof *m);
     if (m == NULL)
@@ -99,9 +100,13 @@ int nn_model_add_dense(struct nn_model *m, int out, enum nn_act act, struct cim_
         return cim_err_set(err, CIM_EINVAL, "dense layer %d: %d units; expected at least 1",
                            m->n_layers, out);
     size_t in = nn_shape_size(l->in);
-    if (in > (size_t)1 << 28)
+    if (in > NN_TENSOR_ELEMS_MAX)
         return cim_err_set(err, CIM_EINVAL, "dense layer %d: input of %zu features is too large",
                            m->n_layers, in);
+    if (!nn_elems_ok((size_t)out, in, 1, 1))
+        return cim_err_set(err, CIM_EINVAL, "dense layer %d: %d units x %zu inputs: weight too "
+                           "large (at most %zu values)", m->n_layers, out, in,
+                           NN_TENSOR_ELEMS_MAX);
     l->type = NN_LAYER_DENSE;
     l->act = act;
     l->out = (struct nn_shape){out, 1, 1};
@@ -136,6 +141,12 @@ int nn_model_add_conv2d(struct nn_model *m, int out_c, int kernel, int stride, i
         return cim_err_set(err, CIM_EINVAL,
                            "conv2d layer %d: a %dx%d kernel does not fit a %dx%d input", li,
                            kernel, kernel, l->in.h, l->in.w);
+    if (!nn_elems_ok((size_t)out_c, (size_t)l->in.c, (size_t)kernel, (size_t)kernel) ||
+        !nn_elems_ok((size_t)out_c, (size_t)oh, (size_t)ow, 1))
+        return cim_err_set(err, CIM_EINVAL, "conv2d layer %d: %d channels of %dx%d from %d "
+                           "input channels with a %dx%d kernel: too large (at most %zu values "
+                           "per weight or output)", li, out_c, oh, ow, l->in.c, kernel, kernel,
+                           NN_TENSOR_ELEMS_MAX);
     l->type = NN_LAYER_CONV2D;
     l->act = act;
     l->kernel = kernel;
