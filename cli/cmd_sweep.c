@@ -32,6 +32,7 @@
 #include "cli/cli.h"
 #include "cli/sweep_plot.h"
 #include "cli/xbar_opts.h"
+#include "data/atomic.h"
 #include "data/dataset.h"
 #include "data/model_file.h"
 #include "data/sweep_file.h"
@@ -293,7 +294,9 @@ int cmd_sweep(int argc, char **argv)
     int nspec = 0;
     char *args[ARGS_MAX];
     int nargs = 0;
-    for (int i = 0; i < argc && nargs < ARGS_MAX; i++) {
+    if (argc > ARGS_MAX)
+        return cli_usage_error("sweep", "%d arguments; at most %d", argc - 1, ARGS_MAX - 1);
+    for (int i = 0; i < argc; i++) {
         if (i > 0 && strcmp(argv[i], "--vary") == 0) {
             if (i + 1 >= argc)
                 return cli_usage_error("sweep", "--vary: missing value NAME=LIST");
@@ -343,11 +346,20 @@ int cmd_sweep(int argc, char **argv)
                 goto usage;
             }
     }
+    /* at most 256^6 points and 100,000 seeds: the product needs checking as it grows */
     long points = 1;
-    for (int i = 0; i < nv; i++)
+    int too_many = 0;
+    for (int i = 0; i < nv; i++) {
         points *= vary[i].n;
-    if (points * seeds > 1000000) {
-        cli_usage_error("sweep", "%ld points x %d seeds: more than a million runs", points, seeds);
+        too_many |= points > 1000000;
+    }
+    if (too_many || points * seeds > 1000000) {
+        if (too_many)
+            cli_usage_error("sweep", "more than a million points x %d seeds: more than a million "
+                            "runs", seeds);
+        else
+            cli_usage_error("sweep", "%ld points x %d seeds: more than a million runs", points,
+                            seeds);
         goto usage;
     }
     /* every point's configuration, checked before anything runs */
@@ -369,6 +381,15 @@ int cmd_sweep(int argc, char **argv)
     snprintf(csv, sizeof csv, "%s.csv", out);
     snprintf(png, sizeof png, "%s.png", out);
     struct cim_err err = {0};
+    /* fail now, not after the first run, when an output cannot be written */
+    const char *const outputs[3] = {h5, csv, png};
+    for (int k = 0; k < 3; k++) {
+        struct data_atomic probe;
+        if (data_atomic_begin(&probe, outputs[k], &err) != CIM_OK) {
+            vary_free(vary, nv);
+            return cli_fail(&err);
+        }
+    }
     struct data_set test = {0}, train = {0};
     struct data_sweep sw = {0}, old = {0};
     json_t *varied = json_array();
@@ -382,6 +403,7 @@ int cmd_sweep(int argc, char **argv)
     rc = CLI_EXIT_FAIL;
     if (m == NULL || varied_s == NULL ||
         data_set_load(ra.data, DATA_SPLIT_TEST, &test, &err) != CIM_OK ||
+        cli_data_check(m, pos[0], &test, data_dir_resolve(ra.data), &err) != CIM_OK ||
         (calibrated && data_set_load(ra.data, DATA_SPLIT_TRAIN, &train, &err) != CIM_OK))
         goto fail;
     if (m->quant.n_prec == 0) {

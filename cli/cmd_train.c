@@ -413,7 +413,11 @@ int cmd_train(int argc, char **argv)
     if (qat_plan_parse(&c, &qp, &err) != CIM_OK)
         goto fail_usage;
     if (data_set_load(data, DATA_SPLIT_TRAIN, &train, &err) != CIM_OK ||
-        data_set_load(data, DATA_SPLIT_TEST, &test, &err) != CIM_OK)
+        data_set_load(data, DATA_SPLIT_TEST, &test, &err) != CIM_OK ||
+        cli_data_check(m, resume ? resume : init ? init : c.model, &train,
+                       data_dir_resolve(data), &err) != CIM_OK ||
+        cli_data_check(m, resume ? resume : init ? init : c.model, &test,
+                       data_dir_resolve(data), &err) != CIM_OK)
         goto fail;
     if (qp.opts.on && resume == NULL) {
         if (nn_quant_enable(m, &qp.q, &err) != CIM_OK)
