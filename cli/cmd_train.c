@@ -440,6 +440,13 @@ int cmd_train(int argc, char **argv)
                     resume ? resume : "options");
         goto fail;
     }
+    const size_t need = nn_ws_bytes(m, c.batch, 1);
+    if (need > cim_mem_total()) {
+        cim_err_set(&err, CIM_ENOMEM, "--batch %d: training %s needs %.3g GiB of memory, more "
+                    "than the %.3g GiB available; use a smaller --batch", c.batch, m->arch,
+                    (double)need / (1 << 30), (double)cim_mem_total() / (1 << 30));
+        goto fail;
+    }
     if ((t = nn_trainer_alloc(m, &to, &err)) == NULL)
         goto fail;
     if (resume != NULL && nn_trainer_state_set(t, ck.epoch, ck.state, ck.state_len) != CIM_OK) {

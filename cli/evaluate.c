@@ -29,6 +29,12 @@ int cli_evaluate(const struct nn_model *m, int prec, const struct nn_exec *ex,
         return err->code;
     if (batch > n)
         batch = n > 0 ? n : 1; /* workspace for the images there are, not for --batch */
+    const size_t need = nn_ws_bytes(m, batch, 0), have = cim_mem_total();
+    if (need > have)
+        return cim_err_set(err, CIM_ENOMEM,
+                           "--batch %d: evaluating %s needs %.3g GiB of memory, more than the "
+                           "%.3g GiB available; use a smaller --batch",
+                           batch, m->arch, (double)need / (1 << 30), (double)have / (1 << 30));
     struct nn_ws *ws = nn_ws_alloc(m, batch, 0);
     struct nn_qweights *qw = m->quant.n_prec > 0 ? nn_qweights_alloc(m, 0) : NULL;
     float *x = malloc((size_t)batch * in * sizeof *x);

@@ -79,8 +79,18 @@ static struct nn_layer *model_next(struct nn_model *m, const char *what, struct 
     return l;
 }
 
-static int layer_alloc_params(struct nn_layer *l, int out, int c, int k, struct cim_err *err)
+/* Allocate the weight [out, c, k, k] and bias [out] of the layer being added
+ * to m (sizes checked by the caller against NN_TENSOR_ELEMS_MAX), unless the
+ * model would then hold more than NN_MODEL_PARAMS_MAX parameters. */
+static int layer_alloc_params(const struct nn_model *m, struct nn_layer *l, int out, int c, int k,
+                              struct cim_err *err)
 {
+    const size_t have = nn_model_param_count(m);
+    const size_t add = (size_t)out * (size_t)c * (size_t)k * (size_t)k + (size_t)out;
+    if (have > NN_MODEL_PARAMS_MAX || add > NN_MODEL_PARAMS_MAX - have)
+        return cim_err_set(err, CIM_EINVAL, "%s layer %d: %zu more parameters after %zu: too "
+                           "large (a model holds at most %zu)", nn_layer_type_name(l->type),
+                           m->n_layers, add, have, NN_MODEL_PARAMS_MAX);
     if (nn_tensor_init(&l->weight, out, c, k, k) != CIM_OK ||
         nn_tensor_init(&l->bias, out, 1, 1, 1) != CIM_OK) {
         nn_tensor_release(&l->weight);
@@ -110,8 +120,9 @@ int nn_model_add_dense(struct nn_model *m, int out, enum nn_act act, struct cim_
     l->type = NN_LAYER_DENSE;
     l->act = act;
     l->out = (struct nn_shape){out, 1, 1};
-    if (layer_alloc_params(l, out, (int)in, 1, err) != CIM_OK)
-        return CIM_ENOMEM;
+    int rc = layer_alloc_params(m, l, out, (int)in, 1, err);
+    if (rc != CIM_OK)
+        return rc;
     m->n_layers++;
     return CIM_OK;
 }
@@ -153,8 +164,9 @@ int nn_model_add_conv2d(struct nn_model *m, int out_c, int kernel, int stride, i
     l->stride = stride;
     l->pad = pad;
     l->out = (struct nn_shape){out_c, oh, ow};
-    if (layer_alloc_params(l, out_c, l->in.c, kernel, err) != CIM_OK)
-        return CIM_ENOMEM;
+    int rc = layer_alloc_params(m, l, out_c, l->in.c, kernel, err);
+    if (rc != CIM_OK)
+        return rc;
     m->n_layers++;
     return CIM_OK;
 }

@@ -42,6 +42,8 @@
  * and low enough that a model file claiming more is refused before anything
  * is allocated rather than after gigabytes are. */
 #define NN_TENSOR_ELEMS_MAX ((size_t)1 << 28)
+/* Largest number of parameters of a whole model, for the same reason. */
+#define NN_MODEL_PARAMS_MAX ((size_t)1 << 28)
 
 enum nn_layer_type { NN_LAYER_DENSE, NN_LAYER_CONV2D, NN_LAYER_MAXPOOL };
 enum nn_act { NN_ACT_NONE, NN_ACT_RELU };
@@ -130,8 +132,9 @@ struct nn_model *nn_model_build(const char *arch, struct cim_err *err);
 /* Append a layer after the last one (whose output shape is this one's input).
  * Weights and bias are allocated and zeroed. Return CIM_OK, or CIM_EINVAL with a
  * message when a size is non-positive, the kernel does not fit its input, the
- * weight tensor or one sample's output would exceed NN_TENSOR_ELEMS_MAX ("too
- * large", checked before allocating), or the model is full; CIM_ENOMEM when
+ * weight tensor or one sample's output would exceed NN_TENSOR_ELEMS_MAX or the
+ * model's parameters NN_MODEL_PARAMS_MAX ("too large", checked before
+ * allocating), or the model is full; CIM_ENOMEM when
  * allocation fails. */
 int nn_model_add_dense(struct nn_model *m, int out, enum nn_act act, struct cim_err *err);
 int nn_model_add_conv2d(struct nn_model *m, int out_c, int kernel, int stride, int pad,
