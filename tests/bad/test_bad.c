@@ -858,6 +858,20 @@ START_TEST(test_limits)
                                 "--seeds", "200", "--out", o, NULL},
                EXIT_USAGE, "points", "more than a million runs");
     ck_assert(!test_exists(test_tmp("grid.h5")));
+
+    /* a small model (700,000 parameters) whose first layer outputs 51 million
+     * values per image: evaluating 500 images at a time would need 100 GiB */
+    struct nn_model *w = nn_model_alloc("wide", (struct nn_shape){1, 28, 28}, 10);
+    ck_assert_ptr_nonnull(w);
+    ck_assert_int_eq(nn_model_add_conv2d(w, 65536, 1, 1, 0, NN_ACT_RELU, NULL), CIM_OK);
+    ck_assert_int_eq(nn_model_add_maxpool(w, 28, 28, NULL), CIM_OK);
+    ck_assert_int_eq(nn_model_add_dense(w, 10, NN_ACT_NONE, NULL), CIM_OK);
+    nn_model_init_params(w, 3);
+    data_init();
+    const char *wide = test_tmp("wide.h5");
+    ck_assert_int_eq(data_model_save(wide, w, NULL), CIM_OK);
+    nn_model_free(w);
+    expect_bad((const char *[]){"eval", wide, NULL}, EXIT_FILE, "--batch", "GiB of memory");
 }
 END_TEST
 
