@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install what is missing, build, and run the whole default test suite (unit,
-# integration, rtl) twice: in the release build, and in an ASan+UBSan build.
+# integration, rtl) twice: in the release build, and in an ASan+UBSan build;
+# the release build adds one run under valgrind's memcheck (tier valgrind).
 # Ends with one line summed over both: N passed, N failed.
 # Extra arguments go to `meson test` (e.g. --setup=all to add the slow tier).
 set -uo pipefail
