@@ -3,6 +3,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <jansson.h>
 
@@ -317,6 +318,11 @@ int cli_xbar_precision(const struct nn_model *m, int wbits, int abits, const cha
 int cli_config_file_args(const char *path, const struct cli_opt *opts, int nopts, char **out,
                          int max, int *n, json_t **store, struct cim_err *err)
 {
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return cim_err_set(err, CIM_EIO, "%s: cannot open: %s", path, strerror(errno));
+    if (S_ISDIR(st.st_mode))
+        return cim_err_set(err, CIM_EIO, "%s: is a directory; expected a JSON file", path);
     json_error_t je;
     json_t *root = json_load_file(path, 0, &je);
     if (root == NULL)
