@@ -295,6 +295,17 @@ static void attr_set_ints(hid_t f, const char *obj, const char *name, int n, con
     H5Sclose(space);
 }
 
+/* A new float32 dataset [4] at `path` where nothing is. */
+static void dset_replace_new(hid_t f, const char *path)
+{
+    const hsize_t dims[1] = {4};
+    hid_t space = H5Screate_simple(1, dims, NULL);
+    hid_t d = H5Dcreate2(f, path, H5T_IEEE_F32LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    ck_assert_int_ge(d, 0);
+    H5Dclose(d);
+    H5Sclose(space);
+}
+
 /* `cim info` on the file must fail naming it (its base name) and saying `word`. */
 static void info_fails(const char *path, const char *word)
 {
@@ -329,6 +340,20 @@ START_TEST(test_model_structure)
         snprintf(want, sizeof want, "missing attribute '%s'", root[i]);
         info_fails(p, want);
     }
+
+    p = model_copy("nolayers.h5");
+    f = edit_open(p);
+    ck_assert_int_ge(H5Ldelete(f, "/layers", H5P_DEFAULT), 0);
+    edit_close(f);
+    info_fails(p, "/layers: missing group");
+
+    /* a layer that is a dataset, not a group */
+    p = model_copy("notgroup.h5");
+    f = edit_open(p);
+    ck_assert_int_ge(H5Ldelete(f, "/layers/002_dense", H5P_DEFAULT), 0);
+    dset_replace_new(f, "/layers/002_dense");
+    edit_close(f);
+    info_fails(p, "/layers/002_dense");
 
     p = model_copy("rank3.h5");
     f = edit_open(p);
@@ -785,6 +810,17 @@ START_TEST(test_output_unwritable)
     }
     ck_assert_int_eq(rmdir(scratch("d.csv")), 0);
     ck_assert(!test_exists("/proc/x.h5"));
+    /* a name too long for the directory: refused before training, not after */
+    char name[300];
+    memset(name, 'a', 250);
+    snprintf(name + 250, sizeof name - 250, ".h5");
+    const char *longname = scratch(name);
+    expect_bad((const char *[]){"train", "--model", "mlp", "--epochs", "1", "--limit", "100",
+                                "--quiet", "--out", longname, NULL},
+               EXIT_FILE, "aaaa", "file name too long");
+    /* a directory given as the configuration file */
+    expect_bad((const char *[]){"infer", lenet5(), "--config", scratch("dir"), NULL}, EXIT_FILE,
+               "dir", "is a directory; expected a JSON file");
     out_dir_end(2);
 }
 END_TEST
