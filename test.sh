@@ -10,7 +10,7 @@ scripts/setup.sh build || exit 1
 scripts/setup.sh build-asan -Db_sanitize=address,undefined -Dbuildtype=debugoptimized || exit 1
 status=0
 meson test -C build --print-errorlogs "$@" || status=1
-ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions="$PWD/scripts/lsan.supp" \
+ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions="$PWD/scripts/lsan.supp":print_suppressions=0 \
   meson test -C build-asan --print-errorlogs "$@" || status=1
 /usr/bin/python3 scripts/test_summary.py build/meson-logs/testlog.json \
   build-asan/meson-logs/testlog.json || status=1
