@@ -5,6 +5,8 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 void cim_err_one_line(char *s)
 {
@@ -80,4 +82,17 @@ int cim_size_add(size_t a, size_t b, size_t *out)
         return CIM_ENOMEM;
     *out = a + b;
     return CIM_OK;
+}
+
+size_t cim_mem_total(void)
+{
+    size_t total = SIZE_MAX;
+    const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    if (pages > 0 && page > 0 && cim_size_mul((size_t)pages, (size_t)page, &total) != CIM_OK)
+        total = SIZE_MAX;
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+        (uint64_t)rl.rlim_cur < (uint64_t)total)
+        total = (size_t)rl.rlim_cur;
+    return total;
 }

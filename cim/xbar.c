@@ -2,7 +2,9 @@
 #include "xbar.h"
 
 #include <assert.h>
+#include <limits.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -294,6 +296,34 @@ int cim_xbar_cells(const struct cim_xbar *xb, int layer, const float **g, int *k
 
 /* ---- programming ---------------------------------------------------------------- */
 
+/* The physical columns of a layer of o outputs whose codes have wbits bits:
+ * slices per column pair (differential) or per column plus a reference column
+ * per slice and array (offset), as xlayer_program lays them out; SIZE_MAX when
+ * no output fits an array (xlayer_program says so). */
+static size_t xlayer_ncol(const struct cim_xbar_config *c, int wbits, int o)
+{
+    const int diff = c->encoding == CIM_ENCODING_DIFFERENTIAL;
+    const size_t S = (size_t)((diff ? wbits - 1 : wbits) + c->cell_bits - 1) / c->cell_bits;
+    const int per_tile = diff ? c->cols / (2 * (int)S) : (c->cols - (int)S) / (int)S;
+    if (per_tile < 1)
+        return SIZE_MAX;
+    const size_t col_tiles = ((size_t)o + (size_t)per_tile - 1) / (size_t)per_tile;
+    return diff ? 2 * S * (size_t)o : S * (size_t)o + S * col_tiles;
+}
+
+/* Bytes of the conductances of a layer of o outputs and fan-in k, the bulk of a
+ * crossbar's memory (one float per cell, two with proportional read noise). */
+static size_t xlayer_bytes(const struct cim_xbar_config *c, int wbits, int o, int k)
+{
+    const size_t ncol = xlayer_ncol(c, wbits, o);
+    const int prop = c->read_noise > 0.0 && c->noise_model == CIM_NOISE_PROPORTIONAL;
+    size_t cells, bytes;
+    if (ncol == SIZE_MAX || cim_size_mul(ncol, (size_t)k, &cells) != CIM_OK ||
+        cim_size_mul(cells, sizeof(float) * (prop ? 2 : 1), &bytes) != CIM_OK)
+        return ncol == SIZE_MAX ? 0 : SIZE_MAX;
+    return bytes;
+}
+
 /* Lay out the columns of layer i and program its cells from codes w [o, k] of
  * wbits bits. */
 static int xlayer_program(struct cim_xbar *xb, int i, const int32_t *w, int wbits, int skip,
@@ -314,6 +344,9 @@ static int xlayer_program(struct cim_xbar *xb, int i, const int32_t *w, int wbit
                            "--array %dx%d: %d columns cannot hold one output of %d slices%s",
                            c->rows, c->cols, c->cols, S,
                            diff ? " (two columns each)" : " and its reference");
+    if (xlayer_ncol(c, wbits, l->o) > INT_MAX)
+        return cim_err_set(err, CIM_EINVAL, "layer %d: %d outputs of %d slices need more than "
+                           "%d columns", i, l->o, S, INT_MAX);
     l->row_tiles = (l->k + c->rows - 1) / c->rows;
     l->col_tiles = (l->o + l->per_tile - 1) / l->per_tile;
     l->ncol = diff ? 2 * S * l->o : S * l->o + S * l->col_tiles;
@@ -508,6 +541,25 @@ struct cim_xbar *cim_xbar_alloc(const struct nn_model *m, int p, const struct ci
     if (xb->in_slices > SLICES_MAX) {
         cim_err_set(err, CIM_EINVAL, "--dac-bits %d: %d input slices, at most %d", cfg->dac_bits,
                     xb->in_slices, SLICES_MAX);
+        nn_int_model_free(hi);
+        cim_xbar_free(xb);
+        return NULL;
+    }
+    /* the conductances first, on paper: refuse what cannot fit before programming */
+    size_t need = 0;
+    for (int i = 0; i < xb->n_layers; i++) {
+        int o, k;
+        if (nn_int_model_vectors(xb->im, i) == 0)
+            continue;
+        nn_int_model_shape(xb->im, i, &o, &k);
+        if (cim_size_add(need, xlayer_bytes(cfg, xb->reuse ? q->wbits[0] : q->wbits[p], o, k),
+                         &need) != CIM_OK)
+            need = SIZE_MAX;
+    }
+    if (need > cim_mem_total()) {
+        cim_err_set(err, CIM_ENOMEM, "the crossbar of this model with %d-bit cells needs %.3g GiB "
+                    "of cell conductances, more than the %.3g GiB available", cb,
+                    (double)need / (1 << 30), (double)cim_mem_total() / (1 << 30));
         nn_int_model_free(hi);
         cim_xbar_free(xb);
         return NULL;

@@ -110,6 +110,13 @@ void cli_command_line(int argc, char **argv, char *buf, size_t size);
 
 /* ---- evaluation --------------------------------------------------------------- */
 
+/* CIM_OK when the samples of `ds` have the shape of m's input; else CIM_EINVAL,
+ * "MODEL: model input CxHxW does not match the CxHxW images in DIR" (without the
+ * names when `model` or `dir` is NULL). Every run of a model on a data set checks
+ * this first: a mismatch would read past the images. */
+int cli_data_check(const struct nn_model *m, const char *model, const struct data_set *ds,
+                   const char *dir, struct cim_err *err);
+
 /* Count in *correct the samples of `ds` (the first `limit`, or all when limit <= 0)
  * that `m` run at precision `prec` (-1 FP32, else an index of m->quant; see
  * nn/quantize.h) on backend `ex` classifies correctly, `batch` at a time. */

@@ -46,6 +46,8 @@ int cli_parse_range(const char *s, enum quant_range_method *m, double *pct)
 int cli_calibrate(struct nn_model *m, const struct data_set *train,
                   enum quant_range_method method, double pct, struct cim_err *err)
 {
+    if (cli_data_check(m, NULL, train, NULL, err) != CIM_OK)
+        return err->code;
     int n = train->n < CALIB_IMAGES ? train->n : CALIB_IMAGES;
     float *x = malloc((size_t)n * train->c * train->h * train->w * sizeof *x);
     if (x == NULL)
@@ -109,7 +111,8 @@ int cmd_eval(int argc, char **argv)
     struct cim_err err = {0};
     struct data_set test = {0};
     struct nn_model *m = data_model_load(pos[0], &err);
-    if (m == NULL || data_set_load(data, DATA_SPLIT_TEST, &test, &err) != CIM_OK)
+    if (m == NULL || data_set_load(data, DATA_SPLIT_TEST, &test, &err) != CIM_OK ||
+        cli_data_check(m, pos[0], &test, data_dir_resolve(data), &err) != CIM_OK)
         goto fail;
     if (ptq != NULL) {
         if (m->quant.n_prec > 0) {

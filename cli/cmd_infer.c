@@ -124,7 +124,8 @@ int cmd_infer(int argc, char **argv)
         "the accuracy and, per layer, the error against the exact integer result, ADC "
         "clipping, reads and conversions per image."};
 
-    /* --config first: its options go before the command line's */
+    /* --config first: its options go before the command line's, and a bad value
+     * in it is a bad file (exit 1) whose message names the file */
     const char *cfg_path = NULL;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--") == 0)
@@ -139,18 +140,30 @@ int cmd_infer(int argc, char **argv)
     json_t *store = NULL;
     struct cim_err err = {0};
     args[nargs++] = argv[0];
-    if (cfg_path != NULL && cli_config_file_args(cfg_path, opts, nopts, args, ARGS_MAX - argc,
-                                                 &nargs, &store, &err) != CIM_OK) {
-        json_decref(store);
-        return cli_fail(&err);
+    int rc = 0;
+    if (cfg_path != NULL) {
+        if (cli_config_file_args(cfg_path, opts, nopts, args, ARGS_MAX, &nargs, &store, &err) !=
+            CIM_OK) {
+            json_decref(store);
+            return cli_fail(&err);
+        }
+        char name[600];
+        snprintf(name, sizeof name, "infer: %s", cfg_path);
+        const struct cli_usage uc = {name, u.synopsis, u.summary};
+        const char *none[1];
+        int nnone;
+        rc = cli_opts_parse(&uc, nargs, args, opts, nopts, none, 0, &nnone);
+        if (rc == CLI_EXIT_USAGE) {
+            json_decref(store);
+            return CLI_EXIT_FAIL;
+        }
     }
-    for (int i = 1; i < argc && nargs < ARGS_MAX; i++)
-        args[nargs++] = argv[i];
     const char *pos[1];
     int npos;
     struct cim_xbar_config cfg;
     struct cim_energy_config ecfg;
-    int rc = cli_opts_parse(&u, nargs, args, opts, nopts, pos, 1, &npos);
+    if (rc == 0)
+        rc = cli_opts_parse(&u, argc, argv, opts, nopts, pos, 1, &npos);
     if (rc == 0 && npos != 1)
         rc = cli_usage_error("infer", "expected one model file (cim infer FILE.h5)");
     if (rc == 0)
@@ -167,7 +180,8 @@ int cmd_infer(int argc, char **argv)
     struct data_set test = {0}, train = {0};
     struct cli_infer_out r = {0};
     struct nn_model *m = data_model_load(pos[0], &err);
-    if (m == NULL || data_set_load(ra.data, DATA_SPLIT_TEST, &test, &err) != CIM_OK)
+    if (m == NULL || data_set_load(ra.data, DATA_SPLIT_TEST, &test, &err) != CIM_OK ||
+        cli_data_check(m, pos[0], &test, data_dir_resolve(ra.data), &err) != CIM_OK)
         goto fail;
     if (m->quant.n_prec == 0) {
         cim_err_set(&err, CIM_EINVAL, "%s: the crossbar runs a quantized model; this file is "

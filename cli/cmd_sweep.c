@@ -32,6 +32,7 @@
 #include "cli/sweep_grid.h"
 #include "cli/sweep_plot.h"
 #include "cli/xbar_opts.h"
+#include "data/atomic.h"
 #include "data/dataset.h"
 #include "data/model_file.h"
 #include "data/sweep_file.h"
@@ -103,7 +104,9 @@ static int split_vary(int argc, char **argv, const char **specs, int *nspec, cha
                       int *nargs)
 {
     *nspec = *nargs = 0;
-    for (int i = 0; i < argc && *nargs < ARGS_MAX; i++) {
+    if (argc > ARGS_MAX)
+        return cli_usage_error("sweep", "%d arguments; at most %d", argc - 1, ARGS_MAX - 1);
+    for (int i = 0; i < argc; i++) {
         const char *spec = NULL;
         if (i > 0 && strcmp(argv[i], "--vary") == 0) {
             if (i + 1 >= argc)
@@ -137,7 +140,8 @@ static int make_grid(struct sweep *st, const char *study, const char **specs, in
             if (cli_grid_vary(&st->g, k, NULL, specs[i], xopts, nx) != 0)
                 return CLI_EXIT_USAGE;
     cli_grid_done(&st->g);
-    if (st->g.points * st->seeds > 1000000)
+    /* points first: up to 256^6 of them times 100,000 seeds would overflow */
+    if (st->g.points > 1000000 || st->g.points * st->seeds > 1000000)
         return cli_usage_error("sweep", "%ld points x %d seeds: more than a million runs",
                                st->g.points, st->seeds);
     st->tasks = st->g.points * st->seeds;
@@ -198,6 +202,15 @@ static int parse(struct sweep *st, int argc, char **argv)
     struct cim_energy_config e;
     if (cli_energy_config(&st->xa, "sweep", &e) != CLI_EXIT_OK)
         return CLI_EXIT_USAGE;
+    /* fail now, not after the first run, when an output cannot be written */
+    static const char *const ext[] = {".h5", ".csv", ".png", "-drift.png"};
+    for (int k = 0; k < 4; k++) {
+        char path[SWEEP_PATH_MAX];
+        struct data_atomic probe;
+        snprintf(path, sizeof path, "%s%s", st->out, ext[k]);
+        if (data_atomic_begin(&probe, path, &st->err) != CIM_OK)
+            return CLI_EXIT_FAIL;
+    }
     return make_grid(st, study, specs, nspec, opts + nfixed, nopts - nfixed,
                      cli_opt_find(opts, nopts, "--adc-range")->seen);
 }
@@ -216,6 +229,8 @@ static int load(struct sweep *st)
     st->m = data_model_load(st->file, &st->err);
     if (st->m == NULL ||
         data_set_load(st->ra.data, DATA_SPLIT_TEST, &st->test, &st->err) != CIM_OK ||
+        cli_data_check(st->m, st->file, &st->test, data_dir_resolve(st->ra.data), &st->err) !=
+            CIM_OK ||
         (st->calibrated &&
          data_set_load(st->ra.data, DATA_SPLIT_TRAIN, &st->train, &st->err) != CIM_OK))
         return CLI_EXIT_FAIL;
@@ -584,6 +599,8 @@ static void threads(const struct sweep *st)
 static int sweep(struct sweep *st, int argc, char **argv)
 {
     int rc = parse(st, argc, argv);
+    if (rc == CLI_EXIT_FAIL) /* an output that cannot be written */
+        return cli_fail(&st->err);
     if (rc != CLI_EXIT_OK) /* the same on every process */
         return rc < 0 ? CLI_EXIT_OK : rc;
     threads(st);

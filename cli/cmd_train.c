@@ -413,7 +413,11 @@ int cmd_train(int argc, char **argv)
     if (qat_plan_parse(&c, &qp, &err) != CIM_OK)
         goto fail_usage;
     if (data_set_load(data, DATA_SPLIT_TRAIN, &train, &err) != CIM_OK ||
-        data_set_load(data, DATA_SPLIT_TEST, &test, &err) != CIM_OK)
+        data_set_load(data, DATA_SPLIT_TEST, &test, &err) != CIM_OK ||
+        cli_data_check(m, resume ? resume : init ? init : c.model, &train,
+                       data_dir_resolve(data), &err) != CIM_OK ||
+        cli_data_check(m, resume ? resume : init ? init : c.model, &test,
+                       data_dir_resolve(data), &err) != CIM_OK)
         goto fail;
     if (qp.opts.on && resume == NULL) {
         if (nn_quant_enable(m, &qp.q, &err) != CIM_OK)
@@ -434,6 +438,13 @@ int cmd_train(int argc, char **argv)
     if ((int)to.schedule < 0 || (int)to.optim.kind < 0) {
         cim_err_set(&err, CIM_EFORMAT, "%s: unknown optimizer or schedule in the checkpoint",
                     resume ? resume : "options");
+        goto fail;
+    }
+    const size_t need = nn_ws_bytes(m, c.batch, 1);
+    if (need > cim_mem_total()) {
+        cim_err_set(&err, CIM_ENOMEM, "--batch %d: training %s needs %.3g GiB of memory, more "
+                    "than the %.3g GiB available; use a smaller --batch", c.batch, m->arch,
+                    (double)need / (1 << 30), (double)cim_mem_total() / (1 << 30));
         goto fail;
     }
     if ((t = nn_trainer_alloc(m, &to, &err)) == NULL)

@@ -547,22 +547,37 @@ static void plot_render(const struct plot_job *j, enum plot_spot spot, double w0
     plend();
 }
 
-/* The first bytes of a complete file of the format. */
+/* Whether `path` is a complete file of the format: its first bytes and its last.
+ * PLplot's drivers do not report a failed write (a full disk, a file size
+ * limit), and a PNG or SVG cut short still starts right; so the end is checked
+ * too: a PNG ends with its IEND chunk (type and CRC are fixed bytes), an SVG
+ * with its closing tag. */
 static int plot_file_ok(const char *path, int svg)
 {
     struct stat st;
-    if (stat(path, &st) != 0 || st.st_size <= 0)
+    if (stat(path, &st) != 0 || st.st_size <= 16)
         return 0;
     FILE *f = fopen(path, "rb");
     if (f == NULL)
         return 0;
-    unsigned char head[8] = {0};
+    unsigned char head[8] = {0}, tail[64] = {0};
     size_t n = fread(head, 1, sizeof head, f);
+    const long back = st.st_size < (off_t)sizeof tail ? (long)st.st_size : (long)sizeof tail;
+    size_t nt = 0;
+    if (fseek(f, -back, SEEK_END) == 0)
+        nt = fread(tail, 1, (size_t)back, f);
     fclose(f);
-    if (svg)
-        return n >= 5 && (memcmp(head, "<?xml", 5) == 0 || memcmp(head, "<svg", 4) == 0);
+    if (nt != (size_t)back)
+        return 0;
+    if (svg) {
+        while (nt > 0 && (tail[nt - 1] == '\n' || tail[nt - 1] == '\r' || tail[nt - 1] == ' '))
+            nt--;
+        return n >= 5 && (memcmp(head, "<?xml", 5) == 0 || memcmp(head, "<svg", 4) == 0) &&
+               nt >= 6 && memcmp(tail + nt - 6, "</svg>", 6) == 0;
+    }
     static const unsigned char png[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
-    return n == 8 && memcmp(head, png, 8) == 0;
+    static const unsigned char iend[8] = {'I', 'E', 'N', 'D', 0xAE, 0x42, 0x60, 0x82};
+    return n == 8 && memcmp(head, png, 8) == 0 && memcmp(tail + nt - 8, iend, 8) == 0;
 }
 
 /* Is PLplot's device `name` installed? Its drivers are plug-ins, packaged apart
@@ -717,8 +732,8 @@ int cli_plot_write(const char *path, const struct cli_plot *p, const struct cli_
     }
     if (!plot_file_ok(a.tmp_path, svg)) {
         data_atomic_abort(&a);
-        return cim_err_set(err, CIM_EIO, "%s: PLplot wrote no complete %s file", path,
-                           svg ? "SVG" : "PNG");
+        return cim_err_set(err, CIM_EIO, "%s: cannot write: PLplot wrote no complete %s file "
+                           "(disk full?)", path, svg ? "SVG" : "PNG");
     }
     return data_atomic_commit(&a, err);
 }

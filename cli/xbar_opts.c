@@ -3,6 +3,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <jansson.h>
 
@@ -107,10 +108,14 @@ static int parse_array(const char *s, int *rows, int *cols)
 {
     char *end;
     errno = 0;
+    if (*s < '0' || *s > '9') /* strtol would take blanks and signs */
+        return -1;
     long r = strtol(s, &end, 10);
     if (end == s || (*end != 'x' && *end != 'X'))
         return -1;
     const char *t = end + 1;
+    if (*t < '0' || *t > '9')
+        return -1;
     long c = strtol(t, &end, 10);
     if (end == t || *end != '\0' || errno != 0 || r < 1 || c < 1 || r > 1 << 20 || c > 1 << 20)
         return -1;
@@ -178,8 +183,10 @@ int cli_xbar_config(const struct cli_xbar_args *a, const char *cmd, struct cim_x
     c->overflow = a->saturate ? QUANT_OVERFLOW_SATURATE : QUANT_OVERFLOW_WRAP;
     if (a->on_off != NULL) {
         char *end;
-        c->on_off = strcmp(a->on_off, "inf") == 0 ? (double)INFINITY : strtod(a->on_off, &end);
-        if (!isinf(c->on_off) && (end == a->on_off || *end != '\0' || !(c->on_off > 1.0)))
+        const int inf = strcmp(a->on_off, "inf") == 0;
+        errno = 0;
+        c->on_off = inf ? (double)INFINITY : strtod(a->on_off, &end);
+        if (!inf && (end == a->on_off || *end != '\0' || errno == ERANGE || !(c->on_off > 1.0)))
             return cli_usage_error(cmd, "--on-off '%s': expected a ratio above 1, or inf",
                                    a->on_off);
     }
@@ -219,6 +226,9 @@ int cli_energy_config(const struct cli_xbar_args *a, const char *cmd, struct cim
         struct cim_err err = {0};
         if (cim_energy_param_set(e, name, v, &err) != CIM_OK)
             return cli_usage_error(cmd, "--energy-params: %s", err.msg);
+        if (end != NULL && end[1] == '\0')
+            return cli_usage_error(cmd, "--energy-params '%s': expected NAME=VALUE,... with "
+                                   "nothing after the last comma", a->energy_params);
         s += len + (end != NULL);
     }
     return CLI_EXIT_OK;
@@ -308,6 +318,11 @@ int cli_xbar_precision(const struct nn_model *m, int wbits, int abits, const cha
 int cli_config_file_args(const char *path, const struct cli_opt *opts, int nopts, char **out,
                          int max, int *n, json_t **store, struct cim_err *err)
 {
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return cim_err_set(err, CIM_EIO, "%s: cannot open: %s", path, strerror(errno));
+    if (S_ISDIR(st.st_mode))
+        return cim_err_set(err, CIM_EIO, "%s: is a directory; expected a JSON file", path);
     json_error_t je;
     json_t *root = json_load_file(path, 0, &je);
     if (root == NULL)
@@ -338,7 +353,11 @@ int cli_config_file_args(const char *path, const struct cli_opt *opts, int nopts
                 continue;
             snprintf(buf, sizeof buf, "%s", name);
         } else if (json_is_string(val)) {
-            snprintf(buf, sizeof buf, "%s=%s", name, json_string_value(val));
+            /* a value cut to fit could still parse, as something else */
+            if ((size_t)snprintf(buf, sizeof buf, "%s=%s", name, json_string_value(val)) >=
+                sizeof buf)
+                return cim_err_set(err, CIM_EFORMAT, "%s: \"%s\" is too long (at most %zu "
+                                   "characters)", path, key, sizeof buf - strlen(name) - 2);
         } else if (json_is_object(val) && o->kind == CLI_OPT_STRING) {
             /* {"k": v, ...} is the list "k=v,..." (--energy-params) */
             size_t at = (size_t)snprintf(buf, sizeof buf, "%s=", name);
@@ -470,6 +489,9 @@ int cli_infer_run(const struct nn_model *m, int p, const struct cim_xbar_config 
 {
     memset(out, 0, sizeof *out);
     out->correct_int = -1;
+    if (cli_data_check(m, NULL, test, NULL, err) != CIM_OK ||
+        (train->n > 0 && cli_data_check(m, NULL, train, NULL, err) != CIM_OK))
+        return err->code;
     const double t_prog = cli_now();
     struct cim_xbar *xb = cim_xbar_alloc(m, p, cfg, err);
     if (xb == NULL)

@@ -78,6 +78,17 @@ int data_atomic_begin(struct data_atomic *a, const char *path, struct cim_err *e
         return cim_err_set(err, CIM_EINVAL, "%.64s...: output file name too long for a "
                            "temporary name beside it", path);
     }
+    /* The temporary name adds ".", ".tmp-" and two numbers to the last component;
+     * both names must fit the directory's limit, or the failure would come only
+     * when the file is written, after the work that made it. */
+    long name_max = pathconf(dir, _PC_NAME_MAX);
+    if (name_max <= 0)
+        name_max = 255;
+    if (strlen(base) + sizeof ".tmp-" + 2 * 20 > (size_t)name_max) {
+        a->tmp_path[0] = '\0';
+        return cim_err_set(err, CIM_EINVAL, "%.64s...: file name too long: at most %ld bytes "
+                           "(with room for a temporary name beside it)", path, name_max - 46);
+    }
     memcpy(a->path, path, len + 1);
     return CIM_OK;
 }

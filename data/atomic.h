@@ -26,7 +26,8 @@ struct data_atomic {
  * so that the final rename is atomic); nothing is created yet. The caller creates
  * and writes a->tmp_path, then commits or aborts.
  * CIM_EINVAL when the path is empty, ends in '/', or is too long (with the
- * temporary suffix) for DATA_PATH_MAX; CIM_EIO, naming the path and the reason,
+ * temporary suffix) for DATA_PATH_MAX or its last component for the directory's
+ * name limit; CIM_EIO, naming the path and the reason,
  * when its directory is missing, not a directory or not writable, or when `path`
  * exists and is not a regular file (a device such as /dev/full, a directory, a
  * FIFO: renaming over it is never what was meant). A symbolic link at `path` is

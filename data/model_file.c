@@ -443,13 +443,19 @@ static int param_read(struct data_h5io *io, hid_t g, const char *gpath, const ch
 
 /* Before a layer's weights are allocated: its `weight` dataset must have the
  * shape the layer's attributes and the previous layer imply (want, rank
- * dims), and no more than DATA_MODEL_LAYER_PARAMS_MAX elements, so that a small
+ * dims), and no more than NN_TENSOR_ELEMS_MAX elements, so that a small
  * damaged file cannot make cim allocate gigabytes it will then refuse. */
 static int weight_shape_check(struct data_h5io *io, hid_t g, const char *gpath, int rank,
                               const double want[RANK_MAX], const char *hint)
 {
     char dpath[OBJ_PATH_MAX];
     snprintf(dpath, sizeof dpath, "%.*s/weight", GROUP_PATH_MAX, gpath);
+    double n = 1.0;
+    for (int i = 0; i < rank; i++)
+        n *= want[i];
+    if (n > (double)NN_TENSOR_ELEMS_MAX)
+        return data_h5_bad(io, CIM_EFORMAT, gpath, "its attributes imply %.0f weights: too large "
+                           "(a weight tensor holds at most %zu)", n, NN_TENSOR_ELEMS_MAX);
     hid_t d;
     int r = 0;
     hsize_t dims[RANK_MAX] = {0};
@@ -458,27 +464,19 @@ static int weight_shape_check(struct data_h5io *io, hid_t g, const char *gpath, 
         return rc;
     H5Dclose(d);
     int same = r == rank;
-    double n = 1.0;
-    for (int i = 0; i < rank; i++) {
+    for (int i = 0; i < rank; i++)
         same = same && (double)dims[i] == want[i];
-        n *= want[i];
-    }
-    if (!same) {
-        char got[96], exp[96] = "[";
-        data_h5_dims_desc(r, dims, got, sizeof got);
-        for (int i = 0; i < rank; i++)
-            snprintf(exp + strlen(exp), sizeof exp - strlen(exp), "%s%.0f", i ? ", " : "",
-                     want[i]);
-        strncat(exp, "]", sizeof exp - strlen(exp) - 1);
-        if (r != rank)
-            return data_h5_bad(io, CIM_EFORMAT, dpath, "rank %d %s; expected rank %d %s", r, got,
-                               rank, exp);
-        return data_h5_bad(io, CIM_EFORMAT, dpath, "shape %s; expected %s%s", got, exp, hint);
-    }
-    if (n > (double)DATA_MODEL_LAYER_PARAMS_MAX)
-        return data_h5_bad(io, CIM_EFORMAT, dpath, "%.0f weights; more than cim reads in one "
-                           "layer (%zu)", n, DATA_MODEL_LAYER_PARAMS_MAX);
-    return CIM_OK;
+    if (same)
+        return CIM_OK;
+    char got[96], exp[96] = "[";
+    data_h5_dims_desc(r, dims, got, sizeof got);
+    for (int i = 0; i < rank; i++)
+        snprintf(exp + strlen(exp), sizeof exp - strlen(exp), "%s%.0f", i ? ", " : "", want[i]);
+    strncat(exp, "]", sizeof exp - strlen(exp) - 1);
+    if (r != rank)
+        return data_h5_bad(io, CIM_EFORMAT, dpath, "rank %d %s; expected rank %d %s", r, got, rank,
+                           exp);
+    return data_h5_bad(io, CIM_EFORMAT, dpath, "shape %s; expected %s%s", got, exp, hint);
 }
 
 /* "NNN_<type>": NNN is the layer's 0-based position, exactly three digits. */
@@ -839,6 +837,11 @@ static int model_read(struct data_h5io *io, hid_t file, struct nn_model **out)
     if (rc != CIM_OK)
         return rc;
 
+    if (!nn_elems_ok((size_t)shape[0], (size_t)shape[1], (size_t)shape[2], 1))
+        return data_h5_bad(io, CIM_EFORMAT, "/",
+                           "input_shape %lldx%lldx%lld is too large; expected at most %zu "
+                           "values per sample",
+                           shape[0], shape[1], shape[2], NN_TENSOR_ELEMS_MAX);
     struct nn_model *m = nn_model_alloc(
         arch, (struct nn_shape){(int)shape[0], (int)shape[1], (int)shape[2]}, classes);
     if (m == NULL)

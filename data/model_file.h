@@ -32,10 +32,6 @@
 #define DATA_MODEL_FORMAT "cim-model"
 #define DATA_MODEL_FORMAT_VERSION 1
 
-/* Refuse a layer with more weights than this (2^28, 1 GiB of float32), before
- * allocating them: cim's networks are small, a file claiming more is damaged. */
-#define DATA_MODEL_LAYER_PARAMS_MAX ((size_t)1 << 28)
-
 /* Silence HDF5's automatic error printing (cim reports errors itself). Call once
  * at start-up; idempotent. The functions below call it too, so that the library
  * never prints even when a program forgets. */
@@ -61,7 +57,7 @@ int data_model_save(const char *path, const struct nn_model *m, struct cim_err *
  *                    or shape, the layer groups are not numbered 000, 001, ...,
  *                    the layers do not chain, a layer type or activation is
  *                    unknown, a weight or bias is NaN or infinite, or a layer
- *                    has more than DATA_MODEL_LAYER_PARAMS_MAX weights;
+ *                    has more than NN_TENSOR_ELEMS_MAX weights;
  *   CIM_ENOMEM       out of memory.
  * /training and each of its attributes are optional; what is missing keeps the
  * "unknown" value of struct nn_train_record. The caller frees the model with

@@ -13,13 +13,83 @@
 
 /* ---- workspace ---------------------------------------------------------------- */
 
-/* calloc of n floats (or int32s), NULL on overflow. */
-static void *ws_calloc(size_t n, size_t elem)
+/* One buffer of n elements of `elem` bytes: its size is added to *bytes
+ * (saturating at SIZE_MAX), and it is allocated, zeroed, when `alloc` is set;
+ * without, a non-NULL pointer that only says "counted" (nn_ws_bytes). NULL on
+ * overflow or when out of memory. */
+static void *ws_buf(int alloc, size_t n, size_t elem, size_t *bytes)
 {
-    size_t bytes;
-    if (n == 0 || cim_size_mul(n, elem, &bytes) != CIM_OK)
+    size_t size;
+    if (n == 0 || cim_size_mul(n, elem, &size) != CIM_OK ||
+        cim_size_add(*bytes, size, bytes) != CIM_OK) {
+        *bytes = SIZE_MAX;
         return NULL;
-    return calloc(n, elem);
+    }
+    return alloc ? calloc(n, elem) : (void *)bytes;
+}
+
+/* n = a * b, or SIZE_MAX when that overflows (ws_buf then refuses it). */
+static size_t ws_mul(size_t a, size_t b)
+{
+    size_t n;
+    return cim_size_mul(a, b, &n) == CIM_OK ? n : SIZE_MAX;
+}
+
+/* Lay out the workspace of `m` for `batch_max` samples: allocate its buffers
+ * into `ws`, or with ws NULL only count their bytes. 0, or -1 (overflow or out
+ * of memory: buffers allocated so far stay in ws for nn_ws_free). */
+static int ws_layout(const struct nn_model *m, size_t b, int train, struct nn_ws *ws,
+                     size_t *bytes)
+{
+#define BUF(field, n, elem)                                                              \
+    (ws != NULL ? (ws->field = ws_buf(1, (n), (elem), bytes)) == NULL                    \
+                : ws_buf(0, (n), (elem), bytes) == NULL)
+    for (int i = 0; i < m->n_layers; i++) {
+        const struct nn_layer *l = &m->layers[i];
+        size_t out = ws_mul(b, nn_shape_size(l->out));
+        if (BUF(act[i + 1], out, sizeof(float)))
+            return -1;
+        if (train && BUF(dact[i + 1], out, sizeof(float)))
+            return -1;
+        if (l->type == NN_LAYER_CONV2D) {
+            size_t p = ws_mul(b, ws_mul((size_t)l->out.h, (size_t)l->out.w));
+            size_t kk = ws_mul((size_t)l->in.c, ws_mul((size_t)l->kernel, (size_t)l->kernel));
+            size_t ncols = ws_mul(p, kk);
+            if (BUF(cols[i], ncols, sizeof(float)) ||
+                BUF(rows[i], ws_mul(p, (size_t)l->out.c), sizeof(float)))
+                return -1;
+            if (train && i > 0 && BUF(dcols[i], ncols, sizeof(float)))
+                return -1;
+        }
+        if (l->type == NN_LAYER_MAXPOOL && train && BUF(argmax[i], out, sizeof(int32_t)))
+            return -1;
+        const size_t chunks = (b + NN_CHUNK - 1) / NN_CHUNK;
+        if (l->weight.data != NULL) {
+            size_t in = ws_mul(b, nn_shape_size(l->in));
+            if (BUF(actq[i], in, sizeof(float)) || BUF(amax_part[i], chunks, sizeof(float)))
+                return -1;
+            if (train &&
+                (BUF(apass[i], in, sizeof(uint8_t)) || BUF(dalpha_part[i], chunks, sizeof(double))))
+                return -1;
+        }
+        if (train && l->weight.data != NULL) {
+            size_t nw = nn_tensor_size(&l->weight), nb = nn_tensor_size(&l->bias);
+            if (BUF(dweight[i], nw, sizeof(float)) || BUF(dbias[i], nb, sizeof(float)) ||
+                BUF(dweight_part[i], ws_mul(chunks, nw), sizeof(float)) ||
+                BUF(dbias_part[i], ws_mul(chunks, nb), sizeof(float)))
+                return -1;
+        }
+    }
+#undef BUF
+    return 0;
+}
+
+size_t nn_ws_bytes(const struct nn_model *m, int batch_max, int train)
+{
+    size_t bytes = sizeof(struct nn_ws);
+    if (batch_max < 1 || ws_layout(m, (size_t)batch_max, train != 0, NULL, &bytes) != 0)
+        return SIZE_MAX;
+    return bytes;
 }
 
 struct nn_ws *nn_ws_alloc(const struct nn_model *m, int batch_max, int train)
@@ -31,50 +101,12 @@ struct nn_ws *nn_ws_alloc(const struct nn_model *m, int batch_max, int train)
         return NULL;
     ws->batch_max = batch_max;
     ws->train = train != 0;
-    const size_t b = (size_t)batch_max;
-    for (int i = 0; i < m->n_layers; i++) {
-        const struct nn_layer *l = &m->layers[i];
-        size_t out = b * nn_shape_size(l->out);
-        if ((ws->act[i + 1] = ws_calloc(out, sizeof(float))) == NULL)
-            goto fail;
-        if (ws->train && (ws->dact[i + 1] = ws_calloc(out, sizeof(float))) == NULL)
-            goto fail;
-        if (l->type == NN_LAYER_CONV2D) {
-            size_t p = b * (size_t)l->out.h * l->out.w;
-            size_t kk = (size_t)l->in.c * l->kernel * l->kernel;
-            size_t ncols = p * kk;
-            if ((ws->cols[i] = ws_calloc(ncols, sizeof(float))) == NULL ||
-                (ws->rows[i] = ws_calloc(p * (size_t)l->out.c, sizeof(float))) == NULL)
-                goto fail;
-            if (ws->train && i > 0 && (ws->dcols[i] = ws_calloc(ncols, sizeof(float))) == NULL)
-                goto fail;
-        }
-        if (l->type == NN_LAYER_MAXPOOL && ws->train &&
-            (ws->argmax[i] = ws_calloc(out, sizeof(int32_t))) == NULL)
-            goto fail;
-        const size_t chunks = (b + NN_CHUNK - 1) / NN_CHUNK;
-        if (l->weight.data != NULL) {
-            size_t in = b * nn_shape_size(l->in);
-            if ((ws->actq[i] = ws_calloc(in, sizeof(float))) == NULL ||
-                (ws->amax_part[i] = ws_calloc(chunks, sizeof(float))) == NULL)
-                goto fail;
-            if (ws->train && ((ws->apass[i] = ws_calloc(in, sizeof(uint8_t))) == NULL ||
-                              (ws->dalpha_part[i] = ws_calloc(chunks, sizeof(double))) == NULL))
-                goto fail;
-        }
-        if (ws->train && l->weight.data != NULL) {
-            size_t nw = nn_tensor_size(&l->weight), nb = nn_tensor_size(&l->bias);
-            if ((ws->dweight[i] = ws_calloc(nw, sizeof(float))) == NULL ||
-                (ws->dbias[i] = ws_calloc(nb, sizeof(float))) == NULL ||
-                (ws->dweight_part[i] = ws_calloc(chunks * nw, sizeof(float))) == NULL ||
-                (ws->dbias_part[i] = ws_calloc(chunks * nb, sizeof(float))) == NULL)
-                goto fail;
-        }
+    size_t bytes = 0;
+    if (ws_layout(m, (size_t)batch_max, ws->train, ws, &bytes) != 0) {
+        nn_ws_free(ws);
+        return NULL;
     }
     return ws;
-fail:
-    nn_ws_free(ws);
-    return NULL;
 }
 
 void nn_ws_free(struct nn_ws *ws)

@@ -76,6 +76,11 @@ struct nn_ws {
  * would overflow. Free with nn_ws_free(). */
 struct nn_ws *nn_ws_alloc(const struct nn_model *m, int batch_max, int train);
 
+/* The bytes nn_ws_alloc(m, batch_max, train) would allocate, without allocating;
+ * SIZE_MAX when a size would overflow. For refusing a batch that cannot fit in
+ * memory before trying (see cim_mem_total()). */
+size_t nn_ws_bytes(const struct nn_model *m, int batch_max, int train);
+
 /* Free a workspace; accepts NULL. */
 void nn_ws_free(struct nn_ws *ws);
 

@@ -45,7 +45,8 @@ int nn_act_parse(const char *name)
 
 struct nn_model *nn_model_alloc(const char *arch, struct nn_shape input, int num_classes)
 {
-    if (input.c < 1 || input.h < 1 || input.w < 1 || num_classes < 1)
+    if (input.c < 1 || input.h < 1 || input.w < 1 || num_classes < 1 ||
+        !nn_elems_ok((size_t)input.c, (size_t)input.h, (size_t)input.w, 1))
         return NULL;
     struct nn_model *m = calloc(1, sizeof *m);
     if (m == NULL)
@@ -78,18 +79,24 @@ static struct nn_layer *model_next(struct nn_model *m, const char *what, struct 
     return l;
 }
 
-static int layer_alloc_params(struct nn_layer *l, int out, int c, int k, struct cim_err *err)
+/* Allocate the weight [out, c, k, k] and bias [out] of the layer being added
+ * to m (sizes checked by the caller against NN_TENSOR_ELEMS_MAX), unless the
+ * model would then hold more than NN_MODEL_PARAMS_MAX parameters. */
+static int layer_alloc_params(const struct nn_model *m, struct nn_layer *l, int out, int c, int k,
+                              struct cim_err *err)
 {
-    if ((double)out * c * k * k > (double)((size_t)1 << 28))
-        return cim_err_set(err, CIM_EINVAL, "a %s layer of %d x %d x %d x %d weights is too large "
-                           "(at most 2^28)", nn_layer_type_name(l->type), out, c, k, k);
+    const size_t have = nn_model_param_count(m);
+    const size_t add = (size_t)out * (size_t)c * (size_t)k * (size_t)k + (size_t)out;
+    if (have > NN_MODEL_PARAMS_MAX || add > NN_MODEL_PARAMS_MAX - have)
+        return cim_err_set(err, CIM_EINVAL, "%s layer %d: %zu more parameters after %zu: too "
+                           "large (a model holds at most %zu)", nn_layer_type_name(l->type),
+                           m->n_layers, add, have, NN_MODEL_PARAMS_MAX);
     if (nn_tensor_init(&l->weight, out, c, k, k) != CIM_OK ||
         nn_tensor_init(&l->bias, out, 1, 1, 1) != CIM_OK) {
         nn_tensor_release(&l->weight);
         nn_tensor_release(&l->bias);
-        cim_err_set(err, CIM_ENOMEM, "out of memory for the parameters of a %s layer",
-                    nn_layer_type_name(l->type));
-        return CIM_ENOMEM;
+        return cim_err_set(err, CIM_ENOMEM, "out of memory for the parameters of a %s layer",
+                           nn_layer_type_name(l->type));
     }
     return CIM_OK;
 }
@@ -103,13 +110,17 @@ int nn_model_add_dense(struct nn_model *m, int out, enum nn_act act, struct cim_
         return cim_err_set(err, CIM_EINVAL, "dense layer %d: %d units; expected at least 1",
                            m->n_layers, out);
     size_t in = nn_shape_size(l->in);
-    if (in > (size_t)1 << 28)
+    if (in > NN_TENSOR_ELEMS_MAX)
         return cim_err_set(err, CIM_EINVAL, "dense layer %d: input of %zu features is too large",
                            m->n_layers, in);
+    if (!nn_elems_ok((size_t)out, in, 1, 1))
+        return cim_err_set(err, CIM_EINVAL, "dense layer %d: %d units x %zu inputs: weight too "
+                           "large (at most %zu values)", m->n_layers, out, in,
+                           NN_TENSOR_ELEMS_MAX);
     l->type = NN_LAYER_DENSE;
     l->act = act;
     l->out = (struct nn_shape){out, 1, 1};
-    int rc = layer_alloc_params(l, out, (int)in, 1, err);
+    int rc = layer_alloc_params(m, l, out, (int)in, 1, err);
     if (rc != CIM_OK)
         return rc;
     m->n_layers++;
@@ -141,13 +152,19 @@ int nn_model_add_conv2d(struct nn_model *m, int out_c, int kernel, int stride, i
         return cim_err_set(err, CIM_EINVAL,
                            "conv2d layer %d: a %dx%d kernel does not fit a %dx%d input", li,
                            kernel, kernel, l->in.h, l->in.w);
+    if (!nn_elems_ok((size_t)out_c, (size_t)l->in.c, (size_t)kernel, (size_t)kernel) ||
+        !nn_elems_ok((size_t)out_c, (size_t)oh, (size_t)ow, 1))
+        return cim_err_set(err, CIM_EINVAL, "conv2d layer %d: %d channels of %dx%d from %d "
+                           "input channels with a %dx%d kernel: too large (at most %zu values "
+                           "per weight or output)", li, out_c, oh, ow, l->in.c, kernel, kernel,
+                           NN_TENSOR_ELEMS_MAX);
     l->type = NN_LAYER_CONV2D;
     l->act = act;
     l->kernel = kernel;
     l->stride = stride;
     l->pad = pad;
     l->out = (struct nn_shape){out_c, oh, ow};
-    int rc = layer_alloc_params(l, out_c, l->in.c, kernel, err);
+    int rc = layer_alloc_params(m, l, out_c, l->in.c, kernel, err);
     if (rc != CIM_OK)
         return rc;
     m->n_layers++;

@@ -37,6 +37,13 @@
 
 #define NN_MODEL_LAYERS_MAX 32
 #define NN_NAME_MAX 32
+/* Largest tensor a layer may have, in elements (1 GiB of float32): a weight
+ * tensor, or one sample's input or output. Far above any network cim trains,
+ * and low enough that a model file claiming more is refused before anything
+ * is allocated rather than after gigabytes are. */
+#define NN_TENSOR_ELEMS_MAX ((size_t)1 << 28)
+/* Largest number of parameters of a whole model, for the same reason. */
+#define NN_MODEL_PARAMS_MAX ((size_t)1 << 28)
 
 enum nn_layer_type { NN_LAYER_DENSE, NN_LAYER_CONV2D, NN_LAYER_MAXPOOL };
 enum nn_act { NN_ACT_NONE, NN_ACT_RELU };
@@ -109,8 +116,9 @@ struct nn_model {
     struct nn_quant quant;
 };
 
-/* A new model with no layers; NULL when out of memory or when a shape extent or
- * num_classes is < 1. Free with nn_model_free(). */
+/* A new model with no layers; NULL when out of memory, when a shape extent or
+ * num_classes is < 1, or when the input has more than NN_TENSOR_ELEMS_MAX
+ * values. Free with nn_model_free(). */
 struct nn_model *nn_model_alloc(const char *arch, struct nn_shape input, int num_classes);
 
 /* A new model of a known architecture for 1x28x28 inputs and 10 classes:
@@ -123,8 +131,11 @@ struct nn_model *nn_model_build(const char *arch, struct cim_err *err);
 
 /* Append a layer after the last one (whose output shape is this one's input).
  * Weights and bias are allocated and zeroed. Return CIM_OK, or CIM_EINVAL with a
- * message when a size is non-positive, the kernel does not fit its input, or the
- * model is full; CIM_ENOMEM when allocation fails. */
+ * message when a size is non-positive, the kernel does not fit its input, the
+ * weight tensor or one sample's output would exceed NN_TENSOR_ELEMS_MAX or the
+ * model's parameters NN_MODEL_PARAMS_MAX ("too large", checked before
+ * allocating), or the model is full; CIM_ENOMEM when
+ * allocation fails. */
 int nn_model_add_dense(struct nn_model *m, int out, enum nn_act act, struct cim_err *err);
 int nn_model_add_conv2d(struct nn_model *m, int out_c, int kernel, int stride, int pad,
                         enum nn_act act, struct cim_err *err);
@@ -152,6 +163,23 @@ size_t nn_model_macs(const struct nn_model *m);
 static inline size_t nn_shape_size(struct nn_shape s)
 {
     return (size_t)s.c * (size_t)s.h * (size_t)s.w;
+}
+
+/* Whether a*b*c*d elements are at most NN_TENSOR_ELEMS_MAX (no overflow: each
+ * factor is checked before it multiplies). */
+static inline int nn_elems_ok(size_t a, size_t b, size_t c, size_t d)
+{
+    const size_t lim = NN_TENSOR_ELEMS_MAX;
+    if (a > lim || b > lim || c > lim || d > lim)
+        return 0;
+    size_t n = a * b; /* both <= 2^28: fits */
+    if (n > lim)
+        return 0;
+    n *= c;
+    if (n > lim)
+        return 0;
+    n *= d;
+    return n <= lim;
 }
 
 /* Layer type names as stored in files: "dense", "conv2d", "maxpool"; and back

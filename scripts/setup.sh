@@ -11,7 +11,7 @@ packages=(
   librandom123-dev                             # counter-based RNG (crossbar noise)
   libhdf5-dev hdf5-tools                       # model files; h5dump
   zlib1g-dev libjansson-dev                    # gzip'd IDX data; JSON
-  check libsubunit-dev                         # tests
+  check libsubunit-dev valgrind                # tests; memcheck (tests/meson.build)
   iverilog verilator                           # RTL simulation and lint (rtl tier)
   clang                                        # libFuzzer targets (tests/fuzz, slow tier)
   yosys opensta qflow-tech-osu018              # synthesis flow (rtl/flow, slow tier)

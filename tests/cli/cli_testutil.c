@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -26,10 +27,11 @@ static void slurp(const char *path, char *buf)
 }
 
 /* Fork pre[0] with the arguments pre[1..] and then args (both NULL-terminated;
- * at most 62 in all), its stdout and stderr on the files out and err (either
- * may be "/dev/null"); returns the child's pid. */
+ * at most 510 in all), its stdout and stderr on the files out and err (either
+ * may be "/dev/null"), every file it writes limited to fsize_max bytes when
+ * that is positive; returns the child's pid. */
 static pid_t spawn(const char *const *pre, const char *const *args, const char *out,
-                   const char *err)
+                   const char *err, long fsize_max)
 {
     pid_t pid = fork();
     ck_assert_int_ge(pid, 0);
@@ -38,11 +40,17 @@ static pid_t spawn(const char *const *pre, const char *const *args, const char *
         int fe = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
         dup2(fo, 1);
         dup2(fe, 2);
-        char *argv[64];
+        if (fsize_max > 0) {
+            struct rlimit rl = {(rlim_t)fsize_max, (rlim_t)fsize_max};
+            signal(SIGXFSZ, SIG_IGN); /* kept across exec: writes fail with EFBIG instead */
+            if (setrlimit(RLIMIT_FSIZE, &rl) != 0)
+                _exit(126);
+        }
+        char *argv[512];
         int n = 0;
-        for (int i = 0; pre[i] != NULL && n < 63; i++)
+        for (int i = 0; pre[i] != NULL && n < 511; i++)
             argv[n++] = (char *)pre[i];
-        for (int i = 0; args[i] != NULL && n < 63; i++)
+        for (int i = 0; args[i] != NULL && n < 511; i++)
             argv[n++] = (char *)args[i];
         argv[n] = NULL;
         execv(argv[0], argv);
@@ -60,16 +68,18 @@ static const char *cim_bin(void)
 
 static pid_t spawn_cim(const char *const *args, const char *out, const char *err)
 {
-    return spawn((const char *[]){cim_bin(), NULL}, args, out, err);
+    return spawn((const char *[]){cim_bin(), NULL}, args, out, err, 0);
 }
 
-/* Run pre + args to the end; status and outputs in r. */
-static void run_to_end(struct cli_run *r, const char *const *pre, const char *const *args)
+/* Run pre + args to the end (files limited to fsize_max bytes when positive);
+ * status and outputs in r. */
+static void run_to_end(struct cli_run *r, const char *const *pre, const char *const *args,
+                       long fsize_max)
 {
     char po[600], pe[600];
     snprintf(po, sizeof po, "%s/stdout", test_tmpdir());
     snprintf(pe, sizeof pe, "%s/stderr", test_tmpdir());
-    pid_t pid = spawn(pre, args, po, pe);
+    pid_t pid = spawn(pre, args, po, pe, fsize_max);
     int st;
     waitpid(pid, &st, 0);
     r->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
@@ -79,7 +89,23 @@ static void run_to_end(struct cli_run *r, const char *const *pre, const char *co
 
 void test_run_cim(struct cli_run *r, const char *const *args)
 {
-    run_to_end(r, (const char *[]){cim_bin(), NULL}, args);
+    run_to_end(r, (const char *[]){cim_bin(), NULL}, args, 0);
+}
+
+void test_run_cim_fsize(struct cli_run *r, const char *const *args, long fsize_max)
+{
+    run_to_end(r, (const char *[]){cim_bin(), NULL}, args, fsize_max);
+}
+
+const struct cli_run *expect_error(const char *const *args, int code, const char *needle)
+{
+    static struct cli_run r;
+    test_run_cim(&r, args);
+    ck_assert_msg(r.status == code, "%s ...: exit %d, expected %d; stderr: %s", args[0], r.status,
+                  code, r.err);
+    ck_assert_msg(test_count_lines(r.err) == 1, "expected one line on stderr, got: %s", r.err);
+    ck_assert_msg(strstr(r.err, needle) != NULL, "stderr '%s' lacks '%s'", r.err, needle);
+    return &r;
 }
 
 const char *test_mpirun(void)
@@ -109,7 +135,7 @@ void test_run_cim_mpi(struct cli_run *r, int nprocs, const char *const *args)
         snprintf(opts, sizeof opts, "%s:detect_leaks=0", asan);
         setenv("ASAN_OPTIONS", opts, 1);
     }
-    run_to_end(r, pre, args);
+    run_to_end(r, pre, args, 0);
     if (saved != NULL)
         setenv("ASAN_OPTIONS", saved, 1);
     free(saved);

@@ -21,7 +21,7 @@ struct cli_run {
     char err[CLI_RUN_MAX];
 };
 
-/* Run $CIM_BIN with the NULL-terminated arguments (at most 62). */
+/* Run $CIM_BIN with the NULL-terminated arguments (at most 510). */
 void test_run_cim(struct cli_run *r, const char *const *args);
 
 /* The mpirun that tests may use ($CIM_MPIRUN, set by meson when cim is built
@@ -34,6 +34,18 @@ const char *test_mpirun(void);
  * AddressSanitizer (ASAN_OPTIONS set) the processes skip the leak check:
  * Open MPI's own allocations live until exit. */
 void test_run_cim_mpi(struct cli_run *r, int nprocs, const char *const *args);
+
+/* The same with the size of every file cim writes limited to `fsize_max` bytes
+ * (RLIMIT_FSIZE, SIGXFSZ ignored): a write past it fails with EFBIG, as a write
+ * to a full disk fails with ENOSPC. Root ignores permission bits and /dev/full
+ * is refused as a target (see data/atomic.h), so this is how a test makes
+ * writing fail part-way. */
+void test_run_cim_fsize(struct cli_run *r, const char *const *args, long fsize_max);
+
+/* Run cim with `args`; assert exit status `code` and exactly one line on stderr
+ * that contains `needle`. Returns the run (a static buffer, valid until the
+ * next call) for further checks. */
+const struct cli_run *expect_error(const char *const *args, int code, const char *needle);
 
 /* Start $CIM_BIN with the arguments (output discarded) and kill it with
  * SIGKILL as soon as `path` exists (polled every millisecond, for at most 120

@@ -24,17 +24,6 @@
 #include "cli/cli_testutil.h"
 #include "testutil.h"
 
-/* Exit status `code`, exactly one line on stderr containing `needle`. */
-static void expect_error(const char *const *args, int code, const char *needle)
-{
-    static struct cli_run r;
-    test_run_cim(&r, args);
-    ck_assert_msg(r.status == code, "%s ...: exit %d, expected %d; stderr: %s", args[0], r.status,
-                  code, r.err);
-    ck_assert_msg(test_count_lines(r.err) == 1, "expected one line on stderr, got: %s", r.err);
-    ck_assert_msg(strstr(r.err, needle) != NULL, "stderr '%s' lacks '%s'", r.err, needle);
-}
-
 /* ---- usage ----------------------------------------------------------------- */
 
 START_TEST(test_version_help)

@@ -42,10 +42,7 @@ static const char *model(void)
 
 static void expect_usage(const char *const *args, const char *needle)
 {
-    test_run_cim(&r, args);
-    ck_assert_msg(r.status == 2, "exit %d, expected 2; stderr: %s", r.status, r.err);
-    ck_assert_msg(test_count_lines(r.err) == 1, "expected one line on stderr: %s", r.err);
-    ck_assert_msg(strstr(r.err, needle) != NULL, "stderr '%s' lacks '%s'", r.err, needle);
+    expect_error(args, 2, needle);
 }
 
 START_TEST(test_sweep_usage)

@@ -37,23 +37,6 @@ static const char *tmp_path(char *buf, size_t size, const char *name)
     return buf;
 }
 
-static void write_plain(const char *path, const uint8_t *bytes, size_t len)
-{
-    FILE *f = fopen(path, "wb");
-    ck_assert_msg(f != NULL, "cannot create %s: %s", path, strerror(errno));
-    ck_assert_uint_eq(fwrite(bytes, 1, len, f), len);
-    ck_assert_int_eq(fclose(f), 0);
-}
-
-static void write_gz(const char *path, const uint8_t *bytes, size_t len)
-{
-    gzFile gz = gzopen(path, "wb");
-    ck_assert_msg(gz != NULL, "cannot create %s", path);
-    if (len > 0)
-        ck_assert_int_eq(gzwrite(gz, bytes, (unsigned)len), (int)len);
-    ck_assert_int_eq(gzclose(gz), Z_OK);
-}
-
 static size_t read_all(const char *path, uint8_t *buf, size_t size)
 {
     FILE *f = fopen(path, "rb");

@@ -34,12 +34,6 @@ static void scratch_begin(void)
     scratch_open("model");
 }
 
-/* Identifiers HDF5 holds open in this process; every call must leave it at 0. */
-static long open_ids(void)
-{
-    return (long)H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_ALL);
-}
-
 #define assert_err(err, want, phrase)                                                    \
     do {                                                                                 \
         ck_assert_int_eq((err).code, (want));                                            \
@@ -321,64 +315,6 @@ static const char *good_file(const char *name)
     return path;
 }
 
-static hid_t edit_open(const char *path)
-{
-    hid_t f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
-    ck_assert_int_ge(f, 0);
-    return f;
-}
-
-static void edit_close(hid_t f)
-{
-    ck_assert_int_ge(H5Fclose(f), 0);
-    ck_assert_int_eq(open_ids(), 0);
-}
-
-static void attr_delete(hid_t f, const char *obj, const char *name)
-{
-    ck_assert_int_ge(H5Adelete_by_name(f, obj, name, H5P_DEFAULT), 0);
-}
-
-static void attr_put(hid_t f, const char *obj, const char *name, hid_t type, const void *value)
-{
-    if (H5Aexists_by_name(f, obj, name, H5P_DEFAULT) > 0)
-        attr_delete(f, obj, name);
-    hid_t space = H5Screate(H5S_SCALAR);
-    hid_t a = H5Acreate_by_name(f, obj, name, type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    ck_assert_int_ge(a, 0);
-    ck_assert_int_ge(H5Awrite(a, type, value), 0);
-    H5Aclose(a);
-    H5Sclose(space);
-}
-
-/* Variable-length strings, as h5py writes them: the loader must take both kinds. */
-static void attr_set_str(hid_t f, const char *obj, const char *name, const char *value)
-{
-    hid_t t = H5Tcopy(H5T_C_S1);
-    H5Tset_size(t, H5T_VARIABLE);
-    H5Tset_cset(t, H5T_CSET_UTF8);
-    attr_put(f, obj, name, t, &value);
-    H5Tclose(t);
-}
-
-/* 64-bit integers, as h5py writes Python ints. */
-static void attr_set_int(hid_t f, const char *obj, const char *name, long long v)
-{
-    attr_put(f, obj, name, H5T_NATIVE_LLONG, &v);
-}
-
-/* Replace dataset `path` by one of `type` and the given extents, left at its fill
- * value; the loader must refuse it before reading. */
-static void dset_replace(hid_t f, const char *path, hid_t type, int rank, const hsize_t *dims)
-{
-    ck_assert_int_ge(H5Ldelete(f, path, H5P_DEFAULT), 0);
-    hid_t space = H5Screate_simple(rank, dims, NULL);
-    hid_t d = H5Dcreate2(f, path, type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    ck_assert_int_ge(d, 0);
-    H5Dclose(d);
-    H5Sclose(space);
-}
-
 /* Load `path`, expect failure with `code` and `phrase`, and nothing left open. */
 static void load_fails(const char *path, int code, const char *phrase)
 {
@@ -576,26 +512,6 @@ START_TEST(test_weight_wrong_type)
     scratch_end();
 }
 END_TEST
-
-/* Overwrite element `at` of float dataset `path` with `v`. */
-static void dset_poke(const char *file, const char *path, size_t at, float v)
-{
-    hid_t f = edit_open(file);
-    hid_t d = H5Dopen2(f, path, H5P_DEFAULT);
-    ck_assert_int_ge(d, 0);
-    hid_t space = H5Dget_space(d);
-    hssize_t n = H5Sget_simple_extent_npoints(space);
-    ck_assert_int_gt(n, (hssize_t)at);
-    float *x = malloc((size_t)n * sizeof *x);
-    ck_assert_ptr_nonnull(x);
-    ck_assert_int_ge(H5Dread(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, x), 0);
-    x[at] = v;
-    ck_assert_int_ge(H5Dwrite(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, x), 0);
-    free(x);
-    H5Sclose(space);
-    H5Dclose(d);
-    edit_close(f);
-}
 
 START_TEST(test_nonfinite_weight)
 {
