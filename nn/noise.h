@@ -5,14 +5,14 @@
  * some hardware would compute it: weights and dot products disturbed the way
  * that hardware disturbs them, with gradients passing straight through to the
  * FP32 weights. nn/ knows nothing of that hardware: the trainer (nn/train.h)
- * calls these functions, which a lower-level model of the hardware provides
- * (cim/train_noise.h provides the crossbar's). Both run once per pass, a pass
- * being (training step, precision); an implementation draws its noise from
- * those and from what it perturbs, never from call order, so that any thread
- * count and a resumed run give the same bits.
+ * calls these functions, and a model of the hardware that builds on nn/
+ * provides them (cim/train_noise.h provides the crossbar's). Each call names
+ * its pass, (training step, precision); an implementation draws its noise from
+ * the pass and from what it perturbs, never from call order, so that any
+ * thread count and a resumed run give the same bits.
  *
  *     struct nn_noise_hook h = {.weights = my_weights, .acc = my_acc, .ctx = me};
- *     opts.noise = &h;                     struct nn_train_opts, nn/train.h
+ *     opts.qat.noise = &h;                 struct nn_train_opts, nn/train.h
  */
 #ifndef CIM_NN_NOISE_H
 #define CIM_NN_NOISE_H
