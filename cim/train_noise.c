@@ -26,7 +26,8 @@ struct cim_train_noise {
     double wsq[NN_PREC_MAX];  /* sum over read slices j of 4^((j - skip) cell_bits) */
 };
 
-/* How precision p's codes sit on the cells. */
+/* How precision p's codes sit on the cells: the rule of cim_xbar_reuses()
+ * (xbar.h, "Precision") for the differential encoding. */
 struct mapping {
     int wbits;    /* bits of the programmed codes */
     int skip;     /* low slices not read */
@@ -41,6 +42,7 @@ static struct mapping mapping_of(const struct nn_quant *q, int p, int cell_bits)
     return (struct mapping){q->wbits[p], 0, p};
 }
 
+/* Differential slices: wbits - 1 magnitude bits (xbar.h, "Mapping"). */
 static int slices_of(int wbits, int cell_bits)
 {
     return (wbits - 1 + cell_bits - 1) / cell_bits;
