@@ -9,12 +9,41 @@
 
 #define TWO_PI 6.283185307179586477
 
-double cim_device_program(const struct cim_xbar_config *c, uint32_t layer, uint32_t row,
-                          uint32_t col, int level, double *g_t0)
+double cim_device_leak_level(int cell_bits, double on_off)
+{
+    const double levels = (double)((1 << cell_bits) - 1);
+    return isinf(on_off) ? 0.0 : levels / (on_off - 1.0);
+}
+
+double cim_device_level_unit(int cell_bits, double on_off)
+{
+    return (double)((1 << cell_bits) - 1) / (1.0 - (isinf(on_off) ? 0.0 : 1.0 / on_off));
+}
+
+/* G = Gmin + level / L (Gmax - Gmin), Gmax = 1 */
+static double level_g(const struct cim_xbar_config *c, int level)
 {
     const double levels = (double)((1 << c->cell_bits) - 1);
     const double gmin = isinf(c->on_off) ? 0.0 : 1.0 / c->on_off;
-    double g = gmin + (double)level / levels * (1.0 - gmin);
+    return gmin + (double)level / levels * (1.0 - gmin);
+}
+
+double cim_device_prog_g(const struct cim_xbar_config *c, int level, double z)
+{
+    double g = level_g(c, level);
+    if (c->prog_noise > 0.0) {
+        g = c->noise_model == CIM_NOISE_ADDITIVE ? g + c->prog_noise * z
+                                                 : g * (1.0 + c->prog_noise * z);
+        g = g < 0.0 ? 0.0 : g;
+    }
+    return g;
+}
+
+double cim_device_program(const struct cim_xbar_config *c, uint32_t layer, uint32_t row,
+                          uint32_t col, int level, double *g_t0)
+{
+    const double gmin = isinf(c->on_off) ? 0.0 : 1.0 / c->on_off;
+    double g = level_g(c, level);
     const int drift = c->drift_t > 0.0;
     if (c->prog_noise == 0.0 && c->saf0 == 0.0 && c->saf1 == 0.0 && !drift) {
         *g_t0 = g;
@@ -32,13 +61,8 @@ double cim_device_program(const struct cim_xbar_config *c, uint32_t layer, uint3
         *g_t0 = 1.0;
         return 1.0;
     }
-    if (c->prog_noise > 0.0) {
-        /* Box-Muller on (u0, u1) */
-        const double z = sqrt(-2.0 * log(u[0])) * cos(TWO_PI * u[1]);
-        g = c->noise_model == CIM_NOISE_ADDITIVE ? g + c->prog_noise * z
-                                                 : g * (1.0 + c->prog_noise * z);
-        g = g < 0.0 ? 0.0 : g;
-    }
+    if (c->prog_noise > 0.0) /* Box-Muller on (u0, u1) */
+        g = cim_device_prog_g(c, level, sqrt(-2.0 * log(u[0])) * cos(TWO_PI * u[1]));
     *g_t0 = g;
     if (drift) {
         const double z = sqrt(-2.0 * log(v[0])) * cos(TWO_PI * v[1]);

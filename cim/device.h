@@ -31,6 +31,23 @@ struct cim_xbar_config;
 double cim_device_program(const struct cim_xbar_config *cfg, uint32_t layer, uint32_t row,
                           uint32_t col, int level, double *g_t0);
 
+/* The conductance (Gmax = 1) of a cell programmed to `level` with the
+ * programming noise of the standard normal draw z, as cim_device_program()
+ * applies it (additive or proportional, clipped at 0; no fault, no drift):
+ * the one place that noise model is written, shared with noise-aware
+ * training (cim/train_noise.h). */
+double cim_device_prog_g(const struct cim_xbar_config *cfg, int level, double z);
+
+/* Conductance units of a crossbar of cells of `cell_bits` bits and on/off
+ * ratio on_off (may be INFINITY): the "level unit" is one level step,
+ * (Gmax - Gmin) / L with L = 2^cell_bits - 1. level_unit is the number of
+ * level units per Gmax, L / (1 - Gmin/Gmax), and leak_level the level-0
+ * conductance Gmin in level units, L / (on_off - 1) (0 for an infinite
+ * ratio); a conductance g (Gmax = 1) is g level_unit - leak_level levels above
+ * level 0. */
+double cim_device_level_unit(int cell_bits, double on_off);
+double cim_device_leak_level(int cell_bits, double on_off);
+
 /* The level of slice j (0 = least significant) of weight code q (|q| <=
  * 2^(wbits-1) - 1) in a column of cells of `cell_bits` bits: with sign +1 the
  * positive column of a differential pair (|q| if q > 0, else 0), with sign -1

@@ -26,7 +26,9 @@
 enum cim_noise_purpose {
     CIM_NOISE_PROGRAM = 1, /* programming noise, drift exponents, faults */
     CIM_NOISE_READ = 2,    /* read noise of inference passes */
-    CIM_NOISE_CALIB = 3    /* read noise of ADC calibration passes */
+    CIM_NOISE_CALIB = 3,   /* read noise of ADC calibration passes */
+    CIM_NOISE_TRAIN_PROGRAM = 4, /* noise-aware training: cells, fresh every step */
+    CIM_NOISE_TRAIN_READ = 5     /* noise-aware training: accumulators */
 };
 
 struct cim_noise_key {

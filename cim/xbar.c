@@ -147,19 +147,11 @@ int cim_noise_model_parse(const char *s, enum cim_noise_model *m)
     return CIM_OK;
 }
 
-/* g0 = L / (on_off - 1): a level-0 cell's conductance Gmin in level units
- * (Gmax - Gmin) / L. */
-static double leak_level(int cell_bits, double on_off)
-{
-    const double levels = (double)((1 << cell_bits) - 1);
-    return isinf(on_off) ? 0.0 : levels / (on_off - 1.0);
-}
-
 /* The largest column current of an array (level units). */
 static double full_scale(int rows, int dac_bits, int cell_bits, double on_off)
 {
     const double x = (double)((1 << dac_bits) - 1), levels = (double)((1 << cell_bits) - 1);
-    return (double)rows * x * (levels + leak_level(cell_bits, on_off));
+    return (double)rows * x * (levels + cim_device_leak_level(cell_bits, on_off));
 }
 
 int cim_xbar_adc_bits_lossless(int rows, int dac_bits, int cell_bits, double on_off)
@@ -531,8 +523,8 @@ struct cim_xbar *cim_xbar_alloc(const struct nn_model *m, int p, const struct ci
     }
     xb->n_layers = nn_int_model_layers(xb->im);
     xb->in_slices = (nn_int_model_abits(xb->im) + cfg->dac_bits - 1) / cfg->dac_bits;
-    xb->g0 = leak_level(cb, cfg->on_off);
-    xb->unit = (double)((1 << cb) - 1) / (1.0 - (isinf(cfg->on_off) ? 0.0 : 1.0 / cfg->on_off));
+    xb->g0 = cim_device_leak_level(cb, cfg->on_off);
+    xb->unit = cim_device_level_unit(cb, cfg->on_off);
     xb->fs = full_scale(cfg->rows, cfg->dac_bits, cb, cfg->on_off);
     xb->adc_lossless = cim_xbar_adc_bits_lossless(cfg->rows, cfg->dac_bits, cb, cfg->on_off);
     xb->adc_bits = cfg->adc_bits == 0 ? xb->adc_lossless : cfg->adc_bits;

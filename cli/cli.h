@@ -132,6 +132,10 @@ int cli_parse_range(const char *s, enum quant_range_method *m, double *pct);
 int cli_calibrate(struct nn_model *m, const struct data_set *train,
                   enum quant_range_method method, double pct, struct cim_err *err);
 
+/* v into buf as the shortest of %.15g, %.16g, %.17g that reads back as v
+ * (0.05, not 0.050000000000000003). */
+void cli_fmt_num(char *buf, size_t n, double v);
+
 /* Parse "8,4" into at most `max` integers in [lo, hi]; the count, or -1. */
 int cli_parse_ints(const char *s, int *v, int max, int lo, int hi);
 

@@ -79,6 +79,8 @@ static void print_text(const char *path, const struct nn_model *m)
     if (r->test_accuracy >= 0)
         printf("  test accuracy %.2f%%, last-epoch training loss %.4f\n",
                100.0 * r->test_accuracy, r->train_loss);
+    if (r->noise_aware[0])
+        printf("  noise-aware: %s (default crossbar)\n", r->noise_aware);
     if (r->seconds >= 0)
         printf("  training time %.1f s\n", r->seconds);
     if (r->created[0])
@@ -115,6 +117,9 @@ static void print_json(const char *path, const struct nn_model *m)
         "command", r->command, "optimizer", r->optimizer, "created", r->created, "epochs",
         r->epochs, "batch", r->batch, "lr", r->lr, "seed", seed, "test_accuracy",
         r->test_accuracy, "train_loss", r->train_loss, "seconds", r->seconds);
+    if (j != NULL)
+        json_object_set_new(json_object_get(j, "training"), "noise_aware",
+                            json_string(r->noise_aware));
     const struct nn_quant *q = &m->quant;
     if (j != NULL && q->n_prec > 0) {
         json_t *jq = json_pack("{s:s, s:b, s:s, s:s, s:[], s:[]}", "scheme",

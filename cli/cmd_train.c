@@ -15,6 +15,7 @@
 
 #include <jansson.h>
 
+#include "cim/train_noise.h"
 #include "cli/cli.h"
 #include "data/atomic.h"
 #include "data/dataset.h"
@@ -35,6 +36,7 @@ struct train_cfg {
     const char *qat, *abits, *scheme, *range;
     int per_channel;
     double qlr, ema, distill;
+    const char *noise_aware; /* --noise-aware spec; "" for none */
 };
 
 static char *cfg_to_json(const struct train_cfg *c)
@@ -54,6 +56,7 @@ static char *cfg_to_json(const struct train_cfg *c)
     char seed[32];
     snprintf(seed, sizeof seed, "%llu", (unsigned long long)c->seed);
     json_object_set_new(j, "seed", json_string(seed));
+    json_object_set_new(j, "noise_aware", json_string(c->noise_aware));
     char *text = json_dumps(j, JSON_SORT_KEYS | JSON_COMPACT);
     json_decref(j);
     return text;
@@ -68,7 +71,8 @@ static int cfg_from_json(const char *text, const char *path, struct train_cfg *c
     const char *seed = NULL, *command = NULL;
     if (j == NULL || json_unpack_ex(j, &jerr, 0,
                                     "{s:s, s:s, s:s, s:i, s:i, s:i, s:i, s:F, s:F, s:F, s:F, "
-                                    "s:s, s:s, s:F, s:s, s:s, s:s, s:s, s:i, s:F, s:F, s:F}",
+                                    "s:s, s:s, s:F, s:s, s:s, s:s, s:s, s:i, s:F, s:F, s:F, "
+                                    "s?:s}",
                                     "model", &c->model, "optimizer", &c->optimizer, "schedule",
                                     &c->schedule, "epochs", &c->epochs, "batch", &c->batch,
                                     "limit", &c->limit, "step_epochs", &c->step_epochs, "lr",
@@ -77,7 +81,8 @@ static int cfg_from_json(const char *text, const char *path, struct train_cfg *c
                                     &seed, "command", &command, "seconds", &c->seconds, "qat",
                                     &c->qat, "abits", &c->abits, "scheme", &c->scheme, "range",
                                     &c->range, "per_channel", &c->per_channel, "qlr", &c->qlr,
-                                    "ema", &c->ema, "distill", &c->distill) != 0) {
+                                    "ema", &c->ema, "distill", &c->distill, "noise_aware",
+                                    &c->noise_aware) != 0) {
         json_decref(j);
         return cim_err_set(err, CIM_EFORMAT, "%s: /checkpoint options: %s", path, jerr.text);
     }
@@ -107,7 +112,6 @@ static int checkpoint_write(const char *path, const struct nn_model *m,
     return rc;
 }
 
-/* The training loop proper: epochs from where the trainer stands to c->epochs. */
 /* How the quantization of a QAT run is set up (from --qat, --range, ...). */
 struct qat_plan {
     struct nn_quant q;
@@ -197,6 +201,62 @@ static int test_accuracies(const struct nn_model *m, const struct data_set *test
     return CIM_OK;
 }
 
+/* ---- noise-aware training ------------------------------------------------------ */
+
+/* One KEY=VALUE item of --noise-aware at *at (KEY prog_noise or read_noise,
+ * VALUE a sigma in 0..10): its key's index with *v set and *at moved past the
+ * item and its comma; -1 when malformed (a trailing comma too). */
+static int noise_item(const char **at, double *v)
+{
+    static const char *const keys[] = {"prog_noise", "read_noise"};
+    for (int i = 0; i < 2; i++) {
+        const size_t len = strlen(keys[i]);
+        if (strncmp(*at, keys[i], len) != 0 || (*at)[len] != '=')
+            continue;
+        char *end;
+        *v = strtod(*at + len + 1, &end);
+        if (end == *at + len + 1 || (*end != ',' && *end != '\0') ||
+            (*end == ',' && end[1] == '\0') || !(*v >= 0.0 && *v <= 10.0))
+            return -1;
+        *at = *end == ',' ? end + 1 : end;
+        return i;
+    }
+    return -1;
+}
+
+/* The crossbar of --noise-aware SPEC ("prog_noise=S[,read_noise=S]", sigmas in
+ * units of Gmax, each key at most once) on the default mapping, seeded with the
+ * training seed; its canonical text into canon. CIM_EINVAL naming the option. */
+static int noise_aware_parse(const char *spec, uint64_t seed, struct cim_xbar_config *cfg,
+                             char *canon, size_t size, struct cim_err *err)
+{
+    double v[2] = {0.0, 0.0};
+    int seen[2] = {0, 0};
+    for (const char *at = spec; *at != '\0';) {
+        double x;
+        const int key = noise_item(&at, &x);
+        if (key < 0 || seen[key])
+            return cim_err_set(err, CIM_EINVAL, "--noise-aware '%s': expected "
+                               "prog_noise=S[,read_noise=S], each key once, sigmas in 0..10 "
+                               "(units of Gmax)", spec);
+        seen[key] = 1;
+        v[key] = x;
+    }
+    if (!seen[0] && !seen[1])
+        return cim_err_set(err, CIM_EINVAL, "--noise-aware '%s': expected "
+                           "prog_noise=S[,read_noise=S]", spec);
+    *cfg = cim_xbar_config_default();
+    cfg->prog_noise = v[0];
+    cfg->read_noise = v[1];
+    cfg->seed = seed;
+    char a[32], b[32];
+    cli_fmt_num(a, sizeof a, v[0]);
+    cli_fmt_num(b, sizeof b, v[1]);
+    snprintf(canon, size, "prog_noise=%s,read_noise=%s", a, b);
+    return CIM_OK;
+}
+
+/* The training loop proper: epochs from where the trainer stands to c->epochs. */
 static int train_run(struct nn_model *m, struct nn_trainer *t, struct train_cfg *c,
                      const struct qat_plan *qp, const struct data_set *train,
                      const struct data_set *test, const char *ckpt_path, int quiet,
@@ -274,7 +334,7 @@ int cmd_train(int argc, char **argv)
                           .epochs = 15, .batch = 64, .step_epochs = 5, .lr = 2e-3,
                           .momentum = 0.9, .weight_decay = 1e-4, .step_gamma = 0.1, .seed = 1,
                           .qat = "", .abits = "", .scheme = "nested", .range = "max",
-                          .qlr = 1e-3, .ema = 0.9};
+                          .qlr = 1e-3, .ema = 0.9, .noise_aware = ""};
     const char *out = NULL, *resume = NULL, *ckpt = NULL, *data = NULL, *init = NULL;
     int quiet = 0, threads = 0;
     struct cli_opt opts[] = {
@@ -322,6 +382,9 @@ int cmd_train(int argc, char **argv)
         {"--distill", CLI_OPT_DOUBLE, &c.distill, "W",
          "QAT: weight of distillation from the high to the low precision (default 0)", 0, 100,
          NULL, 0},
+        {"--noise-aware", CLI_OPT_STRING, &c.noise_aware, "prog_noise=S[,read_noise=S]",
+         "QAT on the default crossbar's noise: fresh programming noise per cell each step, "
+         "read noise at the accumulators (sigmas in units of Gmax)", 0, 0, NULL, 0},
         {"--init", CLI_OPT_STRING, &init, "FILE.h5",
          "start from the FP32 weights of this model file (fine-tuning)", 0, 0, NULL, 0},
         {"--out", CLI_OPT_STRING, &out, "FILE.h5", "where to write the trained model (required)",
@@ -355,7 +418,7 @@ int cmd_train(int argc, char **argv)
                                             "--schedule", "--step-epochs", "--step-gamma",
                                             "--seed", "--limit", "--qat", "--abits", "--scheme",
                                             "--range", "--per-channel", "--qlr", "--ema",
-                                            "--distill", "--init"};
+                                            "--distill", "--init", "--noise-aware"};
         for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
             if (cli_opt_find(opts, nopts, fixed[i])->seen)
                 return cli_usage_error("train", "%s cannot be given with --resume: the run "
@@ -386,6 +449,7 @@ int cmd_train(int argc, char **argv)
     struct data_set train = {0}, test = {0};
     struct nn_model *m = NULL;
     struct nn_trainer *t = NULL;
+    struct cim_train_noise *tn = NULL;
     struct data_checkpoint ck = {0};
     json_t *cfg_root = NULL;
     rc = CLI_EXIT_FAIL;
@@ -410,7 +474,18 @@ int cmd_train(int argc, char **argv)
         }
     }
     struct qat_plan qp;
+    struct cim_xbar_config ncfg;
+    char noise_canon[sizeof m->record.noise_aware];
+    noise_canon[0] = '\0';
     if (qat_plan_parse(&c, &qp, &err) != CIM_OK)
+        goto fail_usage;
+    if (c.noise_aware[0] != '\0' && !qp.opts.on) {
+        cim_err_set(&err, CIM_EINVAL, "--noise-aware: expected together with --qat (noise-aware "
+                    "training is quantization-aware)");
+        goto fail_usage;
+    }
+    if (c.noise_aware[0] != '\0' && noise_aware_parse(c.noise_aware, c.seed, &ncfg, noise_canon,
+                                                       sizeof noise_canon, &err) != CIM_OK)
         goto fail_usage;
     if (data_set_load(data, DATA_SPLIT_TRAIN, &train, &err) != CIM_OK ||
         data_set_load(data, DATA_SPLIT_TEST, &test, &err) != CIM_OK ||
@@ -447,6 +522,13 @@ int cmd_train(int argc, char **argv)
                     (double)need / (1 << 30), (double)cim_mem_total() / (1 << 30));
         goto fail;
     }
+    struct nn_noise_hook hook;
+    if (noise_canon[0] != '\0') {
+        if ((tn = cim_train_noise_alloc(m, &ncfg, &err)) == NULL)
+            goto fail;
+        hook = cim_train_noise_hook(tn);
+        to.qat.noise = &hook;
+    }
     if ((t = nn_trainer_alloc(m, &to, &err)) == NULL)
         goto fail;
     if (resume != NULL && nn_trainer_state_set(t, ck.epoch, ck.state, ck.state_len) != CIM_OK) {
@@ -465,6 +547,7 @@ int cmd_train(int argc, char **argv)
     r->lr = c.lr;
     r->seed = c.seed;
     r->seconds = c.seconds;
+    snprintf(r->noise_aware, sizeof r->noise_aware, "%s", noise_canon);
     if (data_model_save(out, m, &err) != CIM_OK)
         goto fail;
     unlink(ckpt); /* absent after a one-epoch run: nothing to remove */
@@ -480,6 +563,7 @@ fail:
     cli_fail(&err);
 done:
     nn_trainer_free(t);
+    cim_train_noise_free(tn);
     nn_model_free(m);
     data_checkpoint_release(&ck);
     json_decref(cfg_root);

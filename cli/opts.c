@@ -196,3 +196,12 @@ int cli_parse_ints(const char *s, int *v, int max, int lo, int hi)
     }
     return n;
 }
+
+void cli_fmt_num(char *buf, size_t n, double v)
+{
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(buf, n, "%.*g", prec, v);
+        if (strtod(buf, NULL) == v)
+            return;
+    }
+}

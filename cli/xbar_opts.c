@@ -234,31 +234,20 @@ int cli_energy_config(const struct cli_xbar_args *a, const char *cmd, struct cim
     return CLI_EXIT_OK;
 }
 
-/* The shortest of %.15g, %.16g, %.17g that reads back as v (0.05, not
- * 0.050000000000000003). */
-static void fmt_num(char *buf, size_t n, double v)
-{
-    for (int prec = 15; prec <= 17; prec++) {
-        snprintf(buf, n, "%.*g", prec, v);
-        if (strtod(buf, NULL) == v)
-            return;
-    }
-}
-
 json_t *cli_xbar_config_json(const struct cim_xbar_config *c, int wbits, int abits, int calib)
 {
     char array[32], range[64], nu[64];
     snprintf(array, sizeof array, "%dx%d", c->rows, c->cols);
     if (c->adc_range == CIM_ADC_RANGE_PERCENTILE || c->adc_range == CIM_ADC_RANGE_FIXED) {
         char v[32];
-        fmt_num(v, sizeof v, c->adc_value);
+        cli_fmt_num(v, sizeof v, c->adc_value);
         snprintf(range, sizeof range, "%s:%s", cim_adc_range_name(c->adc_range), v);
     } else {
         snprintf(range, sizeof range, "%s", cim_adc_range_name(c->adc_range));
     }
     char m[32], sd[32];
-    fmt_num(m, sizeof m, c->drift_nu_mean);
-    fmt_num(sd, sizeof sd, c->drift_nu_std);
+    cli_fmt_num(m, sizeof m, c->drift_nu_mean);
+    cli_fmt_num(sd, sizeof sd, c->drift_nu_std);
     snprintf(nu, sizeof nu, "%s,%s", m, sd);
     json_t *j = json_object();
     json_object_set_new(j, "wbits", json_integer(wbits));
@@ -294,7 +283,7 @@ json_t *cli_energy_params_json(const struct cim_energy_config *e)
     for (int i = 0; cim_energy_param_name(i) != NULL; i++) {
         double x;
         cim_energy_param_get(e, cim_energy_param_name(i), &x);
-        fmt_num(v, sizeof v, x);
+        cli_fmt_num(v, sizeof v, x);
         at += (size_t)snprintf(buf + at, sizeof buf - at, "%s%s=%s", i ? "," : "",
                                cim_energy_param_name(i), v);
     }

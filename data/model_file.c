@@ -174,6 +174,8 @@ static int record_write(struct data_h5io *io, hid_t file, const struct nn_train_
         rc = data_h5_put_f64(io, g, gp, "seconds", r->seconds);
     if (!rc)
         rc = data_h5_put_u64(io, g, gp, "seed", r->seed);
+    if (!rc)
+        rc = data_h5_put_str(io, g, gp, "noise_aware", r->noise_aware, H5T_CSET_ASCII);
     return data_h5_group_close(io, g, gp, rc);
 }
 
@@ -793,6 +795,9 @@ static int record_read(struct data_h5io *io, hid_t file, struct nn_train_record 
         rc = data_h5_attr_f64(io, g, gp, "seconds", &r->seconds);
     if (!rc)
         rc = data_h5_attr_u64(io, g, gp, "seed", &r->seed);
+    if (!rc)
+        rc = data_h5_attr_strbuf(io, g, gp, "noise_aware", 0, 1, r->noise_aware,
+                                 sizeof r->noise_aware);
     H5Gclose(g);
     return rc;
 }

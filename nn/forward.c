@@ -1,6 +1,7 @@
 /* forward.c: workspaces and the forward/backward passes over a model's layers. */
 #include "forward.h"
 
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -183,6 +184,36 @@ static void quantize_input(struct nn_ws *ws, int i, int c, const float *x, float
     }
 }
 
+/* The backend of a pass with accumulator noise (nn/noise.h): the pass's own
+ * backend, then the hook on its product, which needs to know the chunk (first
+ * sample), the vectors per sample and the step of the input codes. */
+struct noisy_exec {
+    const struct nn_exec *inner;
+    const struct nn_model *m;
+    const struct nn_ws *ws;
+    int first, per;
+    float a_step;
+};
+
+static int noisy_matmul(void *ctx, int layer, enum nn_exec_layout layout, const float *x,
+                        const float *w, float *y, int p, int o, int k)
+{
+    const struct noisy_exec *ne = ctx;
+    int rc = ne->inner->matmul(ne->inner->ctx, layer, layout, x, w, y, p, o, k);
+    if (rc != CIM_OK)
+        return rc;
+    const struct nn_ws *ws = ne->ws;
+    return ws->noise->acc(ws->noise->ctx, ne->m, ws->noise_step, ws->noise_prec, layer, layout,
+                          x, ne->a_step, y, p, o, k, ne->first, ne->per);
+}
+
+/* The real value of one input code of layer i in this pass (struct nn_actq). */
+static float input_step(const struct nn_actq *a)
+{
+    const float s = a->alpha > 0.0f ? a->alpha / (float)quant_qmax_unsigned(a->bits) : a->scale;
+    return ldexpf(s, a->drop);
+}
+
 /* Samples [first, first + b) (chunk c) through every layer. */
 static int forward_chunk(const struct nn_model *m, const struct nn_exec *ex, struct nn_ws *ws,
                          int c, int first, int b)
@@ -200,14 +231,25 @@ static int forward_chunk(const struct nn_model *m, const struct nn_exec *ex, str
             in = q;
         }
         int rc = CIM_OK;
+        const struct nn_exec *lex = ex;
+        struct noisy_exec ne;
+        struct nn_exec noisy;
+        if (ws->noise != NULL && ws->noise->acc != NULL && l->weight.data != NULL &&
+            ws->aq[i].bits > 0) {
+            ne = (struct noisy_exec){ex, m, ws, first,
+                                     l->type == NN_LAYER_CONV2D ? l->out.h * l->out.w : 1,
+                                     input_step(&ws->aq[i])};
+            noisy = (struct nn_exec){"noisy", noisy_matmul, &ne};
+            lex = &noisy;
+        }
         switch (l->type) {
         case NN_LAYER_DENSE:
-            rc = nn_dense_forward(l, i, ex, layer_weight(ws, l, i), in, out, b);
+            rc = nn_dense_forward(l, i, lex, layer_weight(ws, l, i), in, out, b);
             break;
         case NN_LAYER_CONV2D: {
             size_t hw = (size_t)l->out.h * l->out.w;
             size_t kk = (size_t)l->in.c * l->kernel * l->kernel;
-            rc = nn_conv2d_forward(l, i, ex, layer_weight(ws, l, i), in, out,
+            rc = nn_conv2d_forward(l, i, lex, layer_weight(ws, l, i), in, out,
                                    AT(ws->cols[i], first, hw * kk),
                                    AT(ws->rows[i], first, hw * l->out.c), b);
             break;

@@ -27,6 +27,7 @@
 
 #include "nn/exec.h"
 #include "nn/model.h"
+#include "nn/noise.h"
 
 /* Samples per chunk (see "Threads" above). */
 #define NN_CHUNK 32
@@ -69,6 +70,12 @@ struct nn_ws {
     double *dalpha_part[NN_MODEL_LAYERS_MAX]; /* per chunk */
     float amax[NN_MODEL_LAYERS_MAX];
     double dalpha[NN_MODEL_LAYERS_MAX];
+    /* Noise-aware training (nn/noise.h): when noise is non-NULL and has an acc
+     * function, every dense/conv2d product of a pass gets it, as pass
+     * (noise_step, noise_prec); the trainer sets these, NULL otherwise. */
+    const struct nn_noise_hook *noise;
+    long noise_step;
+    int noise_prec;
 };
 
 /* A workspace for passes of at most `batch_max` samples through `m`; `train`

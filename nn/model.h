@@ -103,6 +103,8 @@ struct nn_train_record {
     double test_accuracy;    /* fraction in [0, 1] on the full test set; < 0 unknown */
     double train_loss;       /* mean training loss of the last epoch; < 0 unknown */
     double seconds;          /* wall time of training; < 0 unknown */
+    char noise_aware[128];   /* noise-aware training's setting, as the program that
+                                trained it spells it; "" none or unknown */
 };
 
 struct nn_model {

@@ -252,6 +252,26 @@ static void distill_add(const float *teacher, const float *z, int b, int classes
     }
 }
 
+/* Noise-aware training: the hook perturbs pass (step, p)'s weights, and its
+ * products through the workspace. */
+static int noise_begin(struct nn_trainer *t, int p)
+{
+    const struct nn_noise_hook *h = t->o.qat.noise;
+    t->ws->noise = h;
+    t->ws->noise_step = t->step;
+    t->ws->noise_prec = p;
+    if (h == NULL || h->weights == NULL)
+        return CIM_OK;
+    for (int i = 0; i < t->m->n_layers; i++) {
+        if (t->m->layers[i].weight.data == NULL)
+            continue;
+        int rc = h->weights(h->ctx, t->m, t->step, p, i, t->qw->w[i]);
+        if (rc != CIM_OK)
+            return rc;
+    }
+    return CIM_OK;
+}
+
 static int trainer_step_qat(struct nn_trainer *t, const float *x, const uint8_t *y, int b,
                             double *loss)
 {
@@ -267,10 +287,14 @@ static int trainer_step_qat(struct nn_trainer *t, const float *x, const uint8_t 
             for (int i = 0; i < m->n_layers; i++)
                 if (t->aofs[i] >= 0)
                     t->ws->aq[i].alpha = t->qv[t->aofs[i]];
+        int rc = noise_begin(t, p);
         const float *logits;
-        int rc = nn_forward(m, &nn_exec_fp32, t->ws, x, b, &logits);
-        if (rc != CIM_OK)
+        if (rc == CIM_OK)
+            rc = nn_forward(m, &nn_exec_fp32, t->ws, x, b, &logits);
+        if (rc != CIM_OK) {
+            t->ws->noise = NULL;
             return rc;
+        }
         total += nn_softmax_xent(logits, y, b, m->num_classes, t->dlogits);
         if (qo->distill > 0.0 && p == 0)
             memcpy(t->teacher, logits, (size_t)b * m->num_classes * sizeof *t->teacher);
@@ -287,6 +311,7 @@ static int trainer_step_qat(struct nn_trainer *t, const float *x, const uint8_t 
                                 (1.0 - qo->ema_momentum) * (double)t->ws->amax[i]);
     }
     nn_quant_apply(m, -1, t->qw, t->ws);
+    t->ws->noise = NULL;
     if (loss != NULL)
         *loss = total / m->quant.n_prec;
     double lr = nn_trainer_lr(t);

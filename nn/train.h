@@ -28,6 +28,7 @@
 
 #include "base/err.h"
 #include "nn/model.h"
+#include "nn/noise.h"
 #include "nn/optim.h"
 #include "quant/range.h"
 
@@ -45,7 +46,10 @@ enum nn_lr_schedule {
  * ICLR 2020, on log s). Activation steps stay as the caller calibrated them
  * (profiling), follow a moving average of each batch's maximum, or are learned
  * as PACT clips (Choi et al., 2018). Learned steps and clips use Adam with
- * learning rate qlr times the schedule's factor. */
+ * learning rate qlr times the schedule's factor. With a noise hook, pass
+ * (step, p) perturbs the fake-quantized weights and the products as the hook
+ * says; the gradients treat the perturbation as a constant (straight through
+ * to the FP32 weights; the LSQ step gradients are those of the clean codes). */
 enum nn_qat_acts { NN_QAT_A_FIXED, NN_QAT_A_EMA, NN_QAT_A_PACT };
 
 struct nn_qat_opts {
@@ -58,6 +62,9 @@ struct nn_qat_opts {
     double qlr;                       /* learned steps and clips: Adam learning rate */
     double distill;                   /* weight of distillation from the high precision's
                                          output to the low one's (0: off) */
+    const struct nn_noise_hook *noise; /* noise-aware training (nn/noise.h): each pass
+                                          runs on the weights and accumulators it
+                                          perturbs; borrowed; NULL: none */
 };
 
 struct nn_train_opts {

@@ -227,14 +227,35 @@ static int files_equal(const char *a, const char *b)
     return same;
 }
 
+/* Whether two quantized model files hold the same steps (weights and inputs). */
+static int steps_equal(const char *a, const char *b)
+{
+    struct nn_model *ma = data_model_load(a, NULL), *mb = data_model_load(b, NULL);
+    ck_assert(ma && mb && ma->quant.n_prec == 2 && mb->quant.n_prec == 2);
+    int same = 1;
+    for (int i = 0; i < ma->n_layers; i++) {
+        if (ma->layers[i].wscale[0].data == NULL)
+            continue;
+        same = same && ma->layers[i].ascale == mb->layers[i].ascale &&
+               memcmp(ma->layers[i].wscale[0].data, mb->layers[i].wscale[0].data,
+                      nn_tensor_size(&ma->layers[i].wscale[0]) * sizeof(float)) == 0;
+    }
+    nn_model_free(ma);
+    nn_model_free(mb);
+    return same;
+}
+
 /* Kill a run once its first checkpoint exists, resume it, and compare with an
  * uninterrupted run of the same options: the weights must be bit-identical. Run
  * for FP32 training and for QAT with each kind of evolving quantization state
- * (learned steps and clips with their Adam moments; moving averages). */
-static const char *const resume_cases[][8] = {
+ * (learned steps and clips with their Adam moments; moving averages), and for
+ * noise-aware QAT (draws keyed by the step). */
+static const char *const resume_cases[][10] = {
     {"--model", "lenet5", NULL},
     {"--model", "mlp", "--qat", "8,4", "--range", "lsq", "--per-channel", NULL},
     {"--model", "lenet5", "--qat", "8,4", "--range", "ema", NULL},
+    {"--model", "lenet5", "--qat", "8,4", "--range", "lsq", "--noise-aware",
+     "prog_noise=0.05,read_noise=0.02", NULL},
 };
 
 START_TEST(test_resume_after_kill)
@@ -264,20 +285,66 @@ START_TEST(test_resume_after_kill)
     ck_assert_msg(r.status == 0, "resume: %s", r.err);
     ck_assert_msg(files_equal(full, part), "resumed run differs from the uninterrupted one");
     ck_assert(!test_exists(ckpt));
-    if (_i > 0) {
-        /* the quantization steps must match too */
-        struct nn_model *a = data_model_load(full, NULL), *b = data_model_load(part, NULL);
-        ck_assert(a && b && a->quant.n_prec == 2 && b->quant.n_prec == 2);
-        for (int i = 0; i < a->n_layers; i++) {
-            if (a->layers[i].wscale[0].data == NULL)
-                continue;
-            ck_assert(a->layers[i].ascale == b->layers[i].ascale);
-            ck_assert(memcmp(a->layers[i].wscale[0].data, b->layers[i].wscale[0].data,
-                             nn_tensor_size(&a->layers[i].wscale[0]) * sizeof(float)) == 0);
-        }
-        nn_model_free(a);
-        nn_model_free(b);
+    if (_i > 0) /* the quantization steps must match too */
+        ck_assert_msg(steps_equal(full, part), "resumed run has other steps");
+}
+END_TEST
+
+/* Noise-aware QAT: without noise it is plain QAT bit for bit; with noise the
+ * same on 1 and 2 threads, different from plain QAT, and recorded in the file;
+ * every bad setting is one line naming --noise-aware. */
+START_TEST(test_noise_aware)
+{
+    data_init();
+    static struct cli_run r;
+    const char *plain = test_tmp("na-plain.h5"), *zero = test_tmp("na-zero.h5");
+    const char *one = test_tmp("na-1.h5"), *two = test_tmp("na-2.h5");
+    const char *base[] = {"train", "--model", "lenet5", "--epochs", "1", "--limit", "640",
+                          "--qat", "8,4", "--range", "lsq", "--per-channel", "--distill", "1",
+                          "--seed", "3"};
+    enum { NB = 16 };
+    struct { const char *extra[4], *out; } runs[] = {
+        {{"--threads", "2", NULL}, plain},
+        {{"--noise-aware", "prog_noise=0,read_noise=0", NULL}, zero},
+        {{"--noise-aware", "prog_noise=0.05,read_noise=0.02", "--threads", "1"}, one},
+        {{"--noise-aware", "read_noise=0.02,prog_noise=0.05", "--threads", "2"}, two},
+    };
+    for (size_t k = 0; k < sizeof runs / sizeof runs[0]; k++) {
+        const char *args[NB + 8];
+        int n = 0;
+        for (; n < NB; n++)
+            args[n] = base[n];
+        for (int e = 0; e < 4 && runs[k].extra[e] != NULL; e++)
+            args[n++] = runs[k].extra[e];
+        args[n++] = "--out";
+        args[n++] = runs[k].out;
+        args[n] = NULL;
+        test_run_cim(&r, args);
+        ck_assert_msg(r.status == 0, "run %zu: %s", k, r.err);
     }
+    ck_assert_msg(files_equal(plain, zero) && steps_equal(plain, zero),
+                  "noise 0 differs from plain QAT");
+    ck_assert_msg(files_equal(one, two) && steps_equal(one, two), "1 and 2 threads differ");
+    ck_assert_msg(!files_equal(plain, one), "the noise changed nothing");
+    test_run_cim(&r, (const char *[]){"info", one, NULL});
+    ck_assert_msg(strstr(r.out, "noise-aware: prog_noise=0.05,read_noise=0.02") != NULL, "%s",
+                  r.out);
+    test_run_cim(&r, (const char *[]){"info", plain, NULL});
+    ck_assert_msg(strstr(r.out, "noise-aware") == NULL, "%s", r.out);
+
+    const char *out = test_tmp("na-bad.h5");
+    static const char *const bad[] = {"prog_noise=-0.1", "prog_noise=abc", "prog_nois=0.1",
+                                      "prog_noise=0.1,", "prog_noise=0.1,prog_noise=0.2",
+                                      "prog_noise=0.1;read_noise=0.1", "read_noise=nan",
+                                      "prog_noise=", ","};
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++)
+        expect_error((const char *[]){"train", "--qat", "8,4", "--noise-aware", bad[k], "--out",
+                                      out, NULL}, 2, "--noise-aware");
+    expect_error((const char *[]){"train", "--noise-aware", "prog_noise=0.05", "--out", out, NULL},
+                 2, "--qat");
+    expect_error((const char *[]){"train", "--resume", out, "--noise-aware", "prog_noise=0.05",
+                                  "--out", out, NULL}, 2, "--noise-aware");
+    ck_assert(!test_exists(out));
 }
 END_TEST
 
@@ -489,7 +556,8 @@ static Suite *cli_suite(void)
     tcase_add_test(tc, test_bad_files);
     tcase_add_test(tc, test_unwritable_output);
     tcase_add_test(tc, test_train_eval_info);
-    tcase_add_loop_test(tc, test_resume_after_kill, 0, 3);
+    tcase_add_loop_test(tc, test_resume_after_kill, 0, 4);
+    tcase_add_test(tc, test_noise_aware);
     tcase_add_test(tc, test_qat_eval);
     tcase_add_test(tc, test_bench_blas);
     tcase_add_test(tc, test_infer_energy);
