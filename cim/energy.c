@@ -173,6 +173,19 @@ void cim_energy_layer(const struct cim_energy_config *e, const struct cim_xbar_c
     c->area_periph = ceil(adcs / (2.0 * st->w_slices)) * st->row_tiles * a_unit;
 }
 
+void cim_energy_add(struct cim_energy_cost *sum, const struct cim_energy_cost *c, double per_energy,
+                    double per_area)
+{
+    sum->adc += c->adc * per_energy;
+    sum->array += c->array * per_energy;
+    sum->dac += c->dac * per_energy;
+    sum->periph += c->periph * per_energy;
+    sum->area_cells += c->area_cells * per_area;
+    sum->area_adc += c->area_adc * per_area;
+    sum->area_dac += c->area_dac * per_area;
+    sum->area_periph += c->area_periph * per_area;
+}
+
 double cim_energy_total(const struct cim_energy_cost *c)
 {
     return c->adc + c->array + c->dac + c->periph;

@@ -104,6 +104,11 @@ struct cim_energy_cost {
 void cim_energy_layer(const struct cim_energy_config *e, const struct cim_xbar_config *x,
                       const struct cim_xbar_stats *st, struct cim_energy_cost *c);
 
+/* *sum += c, its energies times per_energy and its areas times per_area
+ * (1.0 and 1.0 for a plain sum; 1/images for energy per image). */
+void cim_energy_add(struct cim_energy_cost *sum, const struct cim_energy_cost *c, double per_energy,
+                    double per_area);
+
 /* Totals of a cost. */
 double cim_energy_total(const struct cim_energy_cost *c);
 double cim_energy_area_total(const struct cim_energy_cost *c);

@@ -295,20 +295,12 @@ static struct cli_accuracy_stats point_stats(const struct data_sweep *s, long pt
             struct cim_energy_cost c;
             if (cli_run_energy(s->runs[i].layers, &c)) {
                 priced++;
-                sum.adc += c.adc;
-                sum.array += c.array;
-                sum.dac += c.dac;
-                sum.periph += c.periph;
-                sum.area_cells += c.area_cells;
-                sum.area_adc += c.area_adc;
-                sum.area_dac += c.area_dac;
-                sum.area_periph += c.area_periph;
+                cim_energy_add(&sum, &c, 1.0, 1.0);
             }
         }
     const double w = priced > 0 && priced == k ? 1.0 / priced : (double)NAN;
-    *cost = (struct cim_energy_cost){sum.adc * w,        sum.array * w,       sum.dac * w,
-                                     sum.periph * w,     sum.area_cells * w,  sum.area_adc * w,
-                                     sum.area_dac * w,   sum.area_periph * w};
+    *cost = (struct cim_energy_cost){0};
+    cim_energy_add(cost, &sum, w, w);
     struct cli_accuracy_stats p = {0};
     if (k > 0)
         p = cli_accuracy_stats(acc, k);

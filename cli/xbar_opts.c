@@ -425,19 +425,6 @@ done:
     return rc;
 }
 
-/* *sum += c, energies times `per` (per image), areas as they are. */
-static void add_cost(struct cim_energy_cost *sum, const struct cim_energy_cost *c, double per)
-{
-    sum->adc += c->adc * per;
-    sum->array += c->array * per;
-    sum->dac += c->dac * per;
-    sum->periph += c->periph * per;
-    sum->area_cells += c->area_cells;
-    sum->area_adc += c->area_adc;
-    sum->area_dac += c->area_dac;
-    sum->area_periph += c->area_periph;
-}
-
 json_t *cli_energy_cost_json(const struct cim_energy_cost *c, double per)
 {
     return json_pack("{s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f}", "adc_j", c->adc * per,
@@ -465,7 +452,7 @@ int cli_run_energy(const char *layers_json, struct cim_energy_cost *c)
                                             V("area_cells_m2"), V("area_adc_m2"),
                                             V("area_dac_m2"), V("area_periph_m2")};
 #undef V
-        add_cost(c, &one, 1.0);
+        cim_energy_add(c, &one, 1.0, 1.0);
     }
     json_decref(layers);
     return found;
@@ -522,7 +509,7 @@ int cli_infer_run(const struct nn_model *m, int p, const struct cim_xbar_config 
             continue;
         struct cim_energy_cost c;
         cim_energy_layer(energy, cfg, &st, &c);
-        add_cost(&out->cost, &c, 1.0 / n);
+        cim_energy_add(&out->cost, &c, 1.0 / n, 1.0); /* energy per image */
         json_t *sh = json_array();
         for (int j = 0; j < st.w_slices; j++)
             json_array_append_new(sh, json_integer(st.adc_shift[j]));
