@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Fuzz every target (or those named) for SECONDS each, starting from the seed
-# corpora of tests/fuzz/corpus (copied: the committed seeds stay as they are).
+# Fuzz every target (or those named) for SECONDS each. The working corpus of a
+# target lives in BUILD/corpus-TARGET and grows from run to run (so runs add up);
+# it starts as a copy of the seeds in tests/fuzz/corpus, which stay as they are.
 # Builds build-fuzz (clang, ASan + UBSan, libFuzzer) on first use. A crash, a
 # leak or a sanitizer report stops with the reproducer in build-fuzz/.
 # Usage: tests/fuzz/run.sh [SECONDS [TARGET...]]   (targets: idx model opts config)
@@ -23,9 +24,12 @@ fi
 ninja -C "$build" $(printf 'tests/fuzz/fuzz-%s ' "${targets[@]}") >&2
 status=0
 for t in "${targets[@]}"; do
-  work=$(mktemp -d)
-  cp -r "$src/tests/fuzz/corpus/$t/." "$work/"
-  echo "fuzz-$t: ${secs}s from $(ls "$work" | wc -l) seeds" >&2
+  work=$build/corpus-$t
+  if [ ! -d "$work" ]; then
+    mkdir -p "$work"
+    cp -r "$src/tests/fuzz/corpus/$t/." "$work/"
+  fi
+  echo "fuzz-$t: ${secs}s from $(ls "$work" | wc -l) inputs in $work" >&2
   # -close_fd_mask=3: the targets' own refusals and --help would flood the output;
   # libFuzzer's reports still appear.
   # allocator_may_return_null: libhdf5 asks malloc for terabytes when a
@@ -40,6 +44,5 @@ for t in "${targets[@]}"; do
     tail -40 "$build/fuzz-$t.log" >&2
   fi
   grep -E "^stat::(number_of_executed_units|new_units_added)|Done " "$build/fuzz-$t.log" >&2 || true
-  rm -rf "$work"
 done
 exit $status
