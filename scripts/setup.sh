@@ -18,6 +18,7 @@ packages=(
   libplplot-dev plplot-driver-cairo            # figures (PNG through cairo)
   fonts-dejavu-core                            # the figures' font
   libopenmpi-dev openmpi-bin                   # cim sweep over processes (mpirun)
+  python3-pandas python3-h5py python3-matplotlib  # docs/ANALYSIS.md and its test
   dataset-fashion-mnist                        # the data set
 )
 missing=()
