@@ -81,27 +81,22 @@ int cli_sweep_designs(const struct data_sweep *s, const char *file, struct cli_d
     return CIM_OK;
 }
 
+static int not_first(const char *name, const void *first)
+{
+    return strcmp(name, first) != 0;
+}
+
 /* The series of a design: "name=value" of `series`, else its label without the
  * first varied option. */
 static void series_key(const char *label, const char *series, const char *first, char *key,
                        size_t size)
 {
     char v[96];
-    if (series != NULL) {
+    if (series != NULL)
         snprintf(key, size, "%s=%s", series,
                  cli_sweep_label_value(label, series, v, sizeof v) ? v : "?");
-        return;
-    }
-    size_t at = 0;
-    key[0] = '\0';
-    const size_t fl = strlen(first);
-    for (const char *q = label; *q;) {
-        const char *sp = strchr(q, ' ');
-        const size_t len = sp ? (size_t)(sp - q) : strlen(q);
-        if (!(len > fl && strncmp(q, first, fl) == 0 && q[fl] == '=') && at < size)
-            at += (size_t)snprintf(key + at, size - at, "%s%.*s", at ? " " : "", (int)len, q);
-        q += len + (sp ? 1 : 0);
-    }
+    else
+        cli_sweep_label_keep(label, not_first, first, key, size);
 }
 
 int cli_sweep_pareto(const char *path, const char *title, const struct data_sweep *s,

@@ -75,6 +75,23 @@ int cli_sweep_label_value(const char *label, const char *name, char *buf, size_t
     return 0;
 }
 
+void cli_sweep_label_keep(const char *label, int (*keep)(const char *name, const void *ctx),
+                          const void *ctx, char *key, size_t size)
+{
+    size_t at = 0;
+    key[0] = '\0';
+    for (const char *q = label; *q;) {
+        const char *sp = strchr(q, ' ');
+        const size_t len = sp ? (size_t)(sp - q) : strlen(q);
+        const size_t nl = strcspn(q, "=") < len ? strcspn(q, "=") : len;
+        char name[96];
+        snprintf(name, sizeof name, "%.*s", (int)nl, q);
+        if (keep(name, ctx) && at < size)
+            at += (size_t)snprintf(key + at, size - at, "%s%.*s", at ? " " : "", (int)len, q);
+        q += len + (sp ? 1 : 0);
+    }
+}
+
 /* The selection in force: x, series, and every option held at one value. */
 struct pick {
     const char *x, *series;
@@ -108,25 +125,15 @@ static int picked(const struct pick *p, const struct data_sweep_run *r)
     return 1;
 }
 
-/* The line a run belongs to: "wbits=8" for a series, else its label's pairs
- * but x and the fixed options. */
-static void line_key(const struct pick *p, const char *label, char *key, size_t size)
+/* Which of a run's label pairs name its line: with a series only the series'
+ * ("wbits=8"), else all but x and the fixed options. */
+static int line_keeps(const char *name, const void *ctx)
 {
-    size_t at = 0;
-    key[0] = '\0';
-    for (const char *q = label; *q;) {
-        const char *sp = strchr(q, ' ');
-        const size_t len = sp ? (size_t)(sp - q) : strlen(q);
-        char name[96];
-        snprintf(name, sizeof name, "%.*s", (int)(strcspn(q, "=") < len ? strcspn(q, "=") : len),
-                 q);
-        int skip = strcmp(name, p->x) == 0 || (p->series && strcmp(name, p->series) != 0);
-        for (int i = 0; i < p->nfix && !skip; i++)
-            skip = fix_name(p->fix[i], name) > 0;
-        if (!skip && at < size)
-            at += (size_t)snprintf(key + at, size - at, "%s%.*s", at ? " " : "", (int)len, q);
-        q += len + (sp ? 1 : 0);
-    }
+    const struct pick *p = ctx;
+    int skip = strcmp(name, p->x) == 0 || (p->series && strcmp(name, p->series) != 0);
+    for (int i = 0; i < p->nfix && !skip; i++)
+        skip = fix_name(p->fix[i], name) > 0;
+    return !skip;
 }
 
 /* The selection of sel for x: the given fixes, checked against the runs, and
@@ -210,7 +217,7 @@ int cli_sweep_plot(const char *path, const char *title, const struct data_sweep 
         if (!picked(&pk, &s->runs[i]))
             continue;
         cli_sweep_label_value(s->runs[i].label, xname, x, sizeof x);
-        line_key(&pk, s->runs[i].label, key, sizeof key);
+        cli_sweep_label_keep(s->runs[i].label, line_keeps, &pk, key, sizeof key);
         if (intern(xs, &nx, XMAX, x) < 0 || intern(keys, &ns, SMAX, key) < 0)
             return cim_err_set(err, CIM_EINVAL, "%s: more than %d x values or %d lines", path,
                                XMAX, SMAX);
@@ -245,7 +252,7 @@ int cli_sweep_plot(const char *path, const char *title, const struct data_sweep 
                 if (!picked(&pk, &s->runs[r]))
                     continue;
                 cli_sweep_label_value(s->runs[r].label, xname, xv, sizeof xv);
-                line_key(&pk, s->runs[r].label, key, sizeof key);
+                cli_sweep_label_keep(s->runs[r].label, line_keeps, &pk, key, sizeof key);
                 if (strcmp(xv, order[i]) == 0 && strcmp(key, keys[j]) == 0)
                     acc[k++] = s->runs[r].accuracy;
             }

@@ -31,6 +31,12 @@ struct cli_accuracy_stats cli_accuracy_stats(const double *acc, int n);
  * the label has it. */
 int cli_sweep_label_value(const char *label, const char *name, char *buf, size_t size);
 
+/* The pairs of a run's label whose option name keep(name, ctx) accepts, as they
+ * stand and space-separated, into key (a line's or a series' name: the label
+ * without the options a figure shows on an axis or holds fixed). */
+void cli_sweep_label_keep(const char *label, int (*keep)(const char *name, const void *ctx),
+                          const void *ctx, char *key, size_t size);
+
 #define CLI_SWEEP_FIX_MAX 8
 
 /* Which runs a figure shows and how it groups them into lines. */
