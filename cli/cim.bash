@@ -55,7 +55,7 @@ _cim()
 
     if [[ -z $cmd ]]; then
         if [[ $cur == -* ]]; then
-            COMPREPLY=($(compgen -W '--help --version' -- "$cur"))
+            COMPREPLY=($(compgen -W '$(_parse_help "$1")' -- "$cur"))
         else
             COMPREPLY=($(compgen -W "$(_cim_commands "$1") help" -- "$cur"))
         fi

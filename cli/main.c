@@ -39,7 +39,10 @@ static void usage(FILE *f)
     for (int i = 0; i < N_COMMANDS; i++)
         fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
     fprintf(f, "\n`cim COMMAND --help` or `cim help COMMAND` describes a command.\n"
-               "Data: Fashion-MNIST from %s (--data DIR or CIM_DATA to choose another).\n",
+               "Data: Fashion-MNIST from %s (--data DIR or CIM_DATA to choose another).\n"
+               "\nOptions:\n"
+               "  --help     show this help and exit\n"
+               "  --version  show the version and exit\n",
             "/usr/share/datasets/fashion-mnist");
 }
 
