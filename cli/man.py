@@ -45,7 +45,7 @@ def main():
     with tempfile.NamedTemporaryFile("w", suffix=".h2m", delete=False) as inc:
         inc.write(f"[SEE ALSO]\n{see_also}\n")
     try:
-        roff = run([help2man, "--no-info", "--no-discard-stderr",
+        roff = run([help2man, "--no-info",
                     f"--name={name}", f"--help-option={help_option}",
                     f"--version-string={page} {version}", f"--source=cim {version}",
                     f"--include={inc.name}", cim])
