@@ -33,13 +33,16 @@ static const struct cli_command commands[] = {
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: cim COMMAND [OPTIONS]\n\n"
+            "Usage: cim COMMAND [OPTIONS]\n\n"
             "cim models a compute-in-memory accelerator: it trains networks on Fashion-MNIST\n"
-            "and runs them digitally or on a behavioral crossbar model.\n\ncommands:\n");
+            "and runs them digitally or on a behavioral crossbar model.\n\nCommands:\n");
     for (int i = 0; i < N_COMMANDS; i++)
         fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
     fprintf(f, "\n`cim COMMAND --help` or `cim help COMMAND` describes a command.\n"
-               "Data: Fashion-MNIST from %s (--data DIR or CIM_DATA to choose another).\n",
+               "Data: Fashion-MNIST from %s (--data DIR or CIM_DATA to choose another).\n"
+               "\nOptions:\n"
+               "  --help     show this help and exit\n"
+               "  --version  show the version and exit\n",
             "/usr/share/datasets/fashion-mnist");
 }
 

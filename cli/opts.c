@@ -155,16 +155,23 @@ int cli_opts_parse(const struct cli_usage *u, int argc, char **argv, struct cli_
     return CLI_EXIT_OK;
 }
 
+/* The help follows GNU's layout ("Usage:", "Options:", an option and its
+ * metavar, then its description after at least two spaces or on the next line
+ * when the option is long), which is also what help2man turns into the man
+ * pages and what the bash completion reads (cli/meson.build, cli/cim.bash). */
 void cli_opts_help(FILE *f, const struct cli_usage *u, const struct cli_opt *opts, int n)
 {
-    fprintf(f, "usage: cim %s %s\n\n%s\n\noptions:\n", u->name, u->synopsis, u->summary);
+    fprintf(f, "Usage: cim %s %s\n\n%s\n\nOptions:\n", u->name, u->synopsis, u->summary);
     for (int i = 0; i < n; i++) {
-        char left[64];
+        char left[128];
         const char *mv = opts[i].kind == CLI_OPT_FLAG ? "" : opts[i].metavar;
         if (opts[i].kind == CLI_OPT_CHOICE && mv == NULL)
             mv = opts[i].choices;
         snprintf(left, sizeof left, "%s%s%s", opts[i].name, mv && *mv ? " " : "", mv ? mv : "");
-        fprintf(f, "  %-24s %s\n", left, opts[i].help);
+        if (strlen(left) > 24)
+            fprintf(f, "  %s\n  %-24s %s\n", left, "", opts[i].help);
+        else
+            fprintf(f, "  %-24s %s\n", left, opts[i].help);
     }
     fprintf(f, "  %-24s %s\n", "--help", "show this help and exit");
 }

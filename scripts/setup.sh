@@ -18,6 +18,8 @@ packages=(
   libplplot-dev plplot-driver-cairo            # figures (PNG through cairo)
   fonts-dejavu-core                            # the figures' font
   libopenmpi-dev openmpi-bin                   # cim sweep over processes (mpirun)
+  help2man groff-base                          # man pages from --help; rendering them (tests/install)
+  bash-completion                              # completion framework and its completionsdir (tests/install)
   python3-pandas python3-h5py python3-matplotlib  # docs/ANALYSIS.md and its test
   dataset-fashion-mnist                        # the data set
 )

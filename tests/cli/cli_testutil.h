@@ -24,6 +24,9 @@ struct cli_run {
 /* Run $CIM_BIN with the NULL-terminated arguments (at most 510). */
 void test_run_cim(struct cli_run *r, const char *const *args);
 
+/* Run the program args[0] (a path) with the arguments args[1..] the same way. */
+void test_run(struct cli_run *r, const char *const *args);
+
 /* The mpirun that tests may use ($CIM_MPIRUN, set by meson when cim is built
  * with MPI and mpirun is installed), or NULL. */
 const char *test_mpirun(void);

@@ -26,24 +26,70 @@
 
 /* ---- usage ----------------------------------------------------------------- */
 
+/* The commands that `cim --help` lists under "Commands:", into names[] (at most
+ * max); returns their number. */
+static int help_commands(const char *help, char names[][32], int max)
+{
+    const char *p = strstr(help, "\nCommands:\n");
+    int n = 0;
+    ck_assert_msg(p != NULL, "no Commands: section in %s", help);
+    p += strlen("\nCommands:\n");
+    while (n < max && strncmp(p, "  ", 2) == 0) {
+        ck_assert_int_eq(sscanf(p, "%31s", names[n]), 1);
+        n++;
+        p = strchr(p, '\n');
+        ck_assert_ptr_nonnull(p);
+        p++;
+    }
+    return n;
+}
+
 START_TEST(test_version_help)
 {
-    static struct cli_run r;
+    static struct cli_run r, h;
     test_run_cim(&r, (const char *[]){"--version", NULL});
     ck_assert_int_eq(r.status, 0);
     ck_assert_msg(strncmp(r.out, "cim ", 4) == 0, "version: %s", r.out);
     test_run_cim(&r, (const char *[]){"--help", NULL});
     ck_assert_int_eq(r.status, 0);
-    ck_assert_ptr_nonnull(strstr(r.out, "train"));
-    const char *cmds[] = {"train", "eval", "info", "bench"};
-    for (int i = 0; i < 4; i++) {
+    ck_assert_msg(strncmp(r.out, "Usage: cim COMMAND", 18) == 0, "--help: %s", r.out);
+    /* `cim help` is `cim --help` */
+    test_run_cim(&h, (const char *[]){"help", NULL});
+    ck_assert_int_eq(h.status, 0);
+    ck_assert_str_eq(h.out, r.out);
+    char cmds[16][32];
+    const int n = help_commands(r.out, cmds, 16);
+    ck_assert_int_ge(n, 7);
+    for (int i = 0; i < n; i++) {
+        char usage[600];
+        snprintf(usage, sizeof usage, "Usage: cim %s ", cmds[i]);
         test_run_cim(&r, (const char *[]){cmds[i], "--help", NULL});
-        ck_assert_msg(r.status == 0 && strstr(r.out, "usage: cim") != NULL, "%s --help", cmds[i]);
-        test_run_cim(&r, (const char *[]){"help", cmds[i], NULL});
-        ck_assert_msg(r.status == 0 && strstr(r.out, "usage: cim") != NULL, "help %s", cmds[i]);
+        ck_assert_msg(r.status == 0 && strncmp(r.out, usage, strlen(usage)) == 0 &&
+                          strstr(r.out, "\nOptions:\n") != NULL && r.err[0] == '\0',
+                      "%s --help: %s", cmds[i], r.out);
+        /* `cim help COMMAND` is `cim COMMAND --help`, byte for byte */
+        test_run_cim(&h, (const char *[]){"help", cmds[i], NULL});
+        ck_assert_int_eq(h.status, 0);
+        ck_assert_str_eq(h.out, r.out);
+        /* every option line: the option, then its description after two spaces
+         * or alone with the description on the next line (what help2man and the
+         * bash completion read) */
+        for (const char *l = strstr(r.out, "\nOptions:\n") + 10; *l; l = strchr(l, '\n') + 1) {
+            if (strncmp(l, "  --", 4) == 0) {
+                const char *end = strchr(l, '\n');
+                const char *gap = strstr(l + 2, "  ");
+                ck_assert_msg((gap != NULL && gap < end) || strncmp(end + 1, "    ", 4) == 0,
+                              "%s --help: option line without a description: %.*s", cmds[i],
+                              (int)(end - l), l);
+            }
+            if (strchr(l, '\n') == NULL)
+                break;
+        }
     }
+    expect_error((const char *[]){"help", "frobnicate", NULL}, 2, "unknown command 'frobnicate'");
     test_run_cim(&r, (const char *[]){NULL});
     ck_assert_int_eq(r.status, 2);
+    ck_assert_msg(strncmp(r.err, "Usage: cim", 10) == 0, "cim alone: %s", r.err);
 }
 END_TEST
 
