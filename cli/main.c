@@ -38,7 +38,7 @@ static void usage(FILE *f)
             "and runs them digitally or on a behavioral crossbar model.\n\nCommands:\n");
     for (int i = 0; i < N_COMMANDS; i++)
         fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
-    fprintf(f, "\n`cim COMMAND --help` or `cim help COMMAND` describes a command.\n"
+    fprintf(f, "\n`cim COMMAND --help` or `cim help COMMAND` describes a command.\n\n"
                "Data: Fashion-MNIST from %s (--data DIR or CIM_DATA to choose another).\n"
                "\nOptions:\n"
                "  --help     show this help and exit\n"
