@@ -227,16 +227,18 @@ def _put_str(obj, name, value, utf8=False):
 
 
 def export(model, path, quant=None, input_shape=(1, 28, 28), architecture="torch",
-           dataset="fashion-mnist", command=""):
+           dataset="fashion-mnist", command="", source=None):
     """Write model (an nn.Sequential; FP32 values) and optional quant to path.
 
     Raises ExportError (nothing written) for a module or parameter cim cannot hold,
-    OSError when the file cannot be written (no file left).
+    its message led by source (the model's file, say), else path; OSError when the
+    file cannot be written (no file left).
     """
-    layers, classes = layers_of(model, input_shape, path)
+    where = source or path
+    layers, classes = layers_of(model, input_shape, where)
     if len(architecture.encode()) > 31 or len(dataset.encode()) > 31:
-        raise ExportError(f"{path}: architecture and dataset names take at most 31 bytes")
-    q, steps = _quant_steps(quant, layers, path) if quant is not None else (None, None)
+        raise ExportError(f"{where}: architecture and dataset names take at most 31 bytes")
+    q, steps = _quant_steps(quant, layers, where) if quant is not None else (None, None)
     d = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=os.path.basename(path) + ".", suffix=".tmp", dir=d)
     os.close(fd)
@@ -299,7 +301,8 @@ def main(argv):
         try:
             obj = torch.load(a.model, map_location="cpu", weights_only=False)
         except Exception as e:  # pickle, zip and I/O errors alike
-            raise ExportError(f"{a.model}: cannot load: {str(e).splitlines()[0]}") from None
+            why = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
+            raise ExportError(f"{a.model}: cannot load with torch.load: {why}") from None
         saved = obj if isinstance(obj, dict) else {"model": obj}
         if "model" not in saved:
             raise ExportError(f"{a.model}: a dict without 'model'; expected an nn.Sequential "
@@ -317,7 +320,7 @@ def main(argv):
         export(saved["model"], a.out, saved.get("quant"), shape,
                a.arch or saved.get("architecture", "torch"),
                saved.get("dataset", "fashion-mnist"),
-               "export_torch.py " + " ".join(argv))
+               "export_torch.py " + " ".join(argv), a.model)
     except (ExportError, OSError, KeyError, TypeError, ValueError) as e:
         if isinstance(e, ExportError):
             msg = str(e)
