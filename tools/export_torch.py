@@ -29,6 +29,7 @@ Without "quant" the file is FP32 (`cim eval --ptq R` quantizes it after training
 Importable: export(model, path, quant=None, ...). The file is written under a
 temporary name in the target directory and renamed, so no partial file is left.
 """
+import argparse
 import os
 import sys
 import tempfile
@@ -287,9 +288,15 @@ def export(model, path, quant=None, input_shape=(1, 28, 28), architecture="torch
         raise
 
 
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        """Bad usage: one line and exit 2, as cim's own."""
+        print(f"{self.prog}: {message}", file=sys.stderr)
+        sys.exit(2)
+
+
 def main(argv):
-    import argparse
-    ap = argparse.ArgumentParser(prog="export_torch.py",
+    ap = _Parser(prog="export_torch.py",
                                  description="Write a torch.save'd nn.Sequential (and its "
                                  "quantization steps) as a cim HDF5 model file.")
     ap.add_argument("model", help="MODEL.pt: an nn.Sequential or {'model': ..., 'quant': ...}")
