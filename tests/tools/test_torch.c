@@ -159,8 +159,6 @@ START_TEST(test_scratch)
     python(&r, "tests/tools/torch_scratch.py", (const char *[]){"models", test_tmpdir(), NULL});
     json_t *jt = json_out(&r);
     const char *fp = test_tmp("scratch-fp32.h5"), *q = test_tmp("scratch-q.h5");
-    python(&r, "tools/export_torch.py", (const char *[]){test_tmp("scratch-fp32.pt"), fp, NULL});
-    python(&r, "tools/export_torch.py", (const char *[]){test_tmp("scratch-q.pt"), q, NULL});
 #define TORCH(label) (long)json_integer_value(json_object_get(jt, label))
 
     /* FP32 only: one row, and cim eval --ptq quantizes it after training */

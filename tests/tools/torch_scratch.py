@@ -1,10 +1,11 @@
 """Models built in PyTorch for tests/tools/test_torch.c.
 
-  torch_scratch.py models DIR   writes DIR/scratch-fp32.pt (an nn.Sequential, seeded
-                                random weights) and DIR/scratch-q.pt (the same with
-                                steps as a user's QAT would give them: per-channel max
-                                weight steps of shape [R], activation clips), and prints
-                                their test-set accuracy in PyTorch as JSON,
+  torch_scratch.py models DIR   exports, through export_torch.export(), a seeded
+                                random nn.Sequential to DIR/scratch-fp32.h5 and the
+                                same with steps as a user's QAT would give them
+                                (per-channel max weight steps of shape [R], activation
+                                clips) to DIR/scratch-q.h5, and prints their test-set
+                                accuracy in PyTorch as JSON,
                                 {"FP32": correct, "W8A8": correct, "W4A4": correct}
   torch_scratch.py bad DIR      writes DIR/bad.pt, a Sequential with a Sigmoid
 
@@ -21,6 +22,7 @@ from torch import nn
 TOOLS = os.path.join(os.environ.get("CIM_SRCDIR", os.path.join(os.path.dirname(
     os.path.abspath(__file__)), "..", "..")), "tools")
 sys.path.insert(0, TOOLS)
+import export_torch  # noqa: E402
 import fmnist  # noqa: E402
 import import_torch  # noqa: E402
 
@@ -60,9 +62,8 @@ def main(mode, d):
     model = scratch()
     x, y = fmnist.load("test")
     quant = qat_like(model, x[:1000])
-    torch.save(model, os.path.join(d, "scratch-fp32.pt"))
-    torch.save({"model": model, "quant": quant, "architecture": "scratch"},
-               os.path.join(d, "scratch-q.pt"))
+    export_torch.export(model, os.path.join(d, "scratch-fp32.h5"))
+    export_torch.export(model, os.path.join(d, "scratch-q.h5"), quant, architecture="scratch")
     res = {"FP32": import_torch.evaluate(model, x, y)}
     for p in (0, 1):
         res[import_torch.label(quant, p)] = import_torch.evaluate(
