@@ -212,6 +212,10 @@ def _quant_steps(quant, layers, where):
                               f"[{P}, {rows}] or [{rows}]")
         if not (np.isfinite(s).all() and (s > 0).all()) or not (np.isfinite(a) and a > 0):
             raise ExportError(f"{at}: steps must be positive and finite")
+        if P == 2 and scheme != "independent" and \
+                not (s[1] == s[0] * np.float32(2.0 ** (wb[0] - wb[1]))).all():
+            raise ExportError(f"{at}: weight_scales row 1 is not row 0 times "
+                              f"2^{wb[0] - wb[1]}, as the {scheme} scheme defines it")
         steps.append((s, a))
     return {"scheme": scheme, "wb": wb, "ab": ab, "per_channel": per_channel}, steps
 

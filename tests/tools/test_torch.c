@@ -226,7 +226,7 @@ static Suite *tools_suite(void)
 {
     Suite *s = suite_create("tools");
     TCase *tc = tcase_create("torch");
-    tcase_set_timeout(tc, 120);
+    tcase_set_timeout(tc, 240); /* under ASan and a loaded machine too */
     tcase_add_loop_test(tc, test_roundtrip, 0, 2);
     tcase_add_test(tc, test_scratch);
     tcase_add_test(tc, test_unsupported);
