@@ -247,9 +247,17 @@ def main(argv):
         if a.out:
             saved = dict(meta, model=model)
             del saved["num_classes"]
-            tmp = a.out + ".tmp"
-            torch.save(saved, tmp)
-            os.replace(tmp, a.out)
+            tmp = f"{a.out}.tmp-{os.getpid()}"
+            try:
+                torch.save(saved, tmp)
+                os.replace(tmp, a.out)
+            except BaseException as e:
+                if os.path.exists(tmp):
+                    os.unlink(tmp)
+                if isinstance(e, (OSError, RuntimeError)):  # torch.save raises both
+                    why = getattr(e, "strerror", None) or str(e)
+                    raise CimFileError(f"{a.out}: cannot write: {why}") from None
+                raise
     except (CimFileError, fmnist.DataError, OSError, KeyError) as e:
         msg = f"{a.file}: missing {e}" if isinstance(e, KeyError) else str(e)
         print(f"import_torch.py: {msg}".splitlines()[0], file=sys.stderr)
