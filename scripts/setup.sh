@@ -22,6 +22,7 @@ packages=(
   bash-completion                              # completion framework and its completionsdir (tests/install)
   python3-pandas python3-h5py python3-matplotlib  # docs/ANALYSIS.md and its test
   dataset-fashion-mnist                        # the data set
+  python3-torch python3-h5py python3-numpy     # PyTorch interop tools (tools/) and their test
 )
 missing=()
 for p in "${packages[@]}"; do

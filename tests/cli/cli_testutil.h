@@ -24,8 +24,9 @@ struct cli_run {
 /* Run $CIM_BIN with the NULL-terminated arguments (at most 510). */
 void test_run_cim(struct cli_run *r, const char *const *args);
 
-/* Run the program args[0] (a path) with the arguments args[1..] the same way. */
-void test_run(struct cli_run *r, const char *const *args);
+/* Run the program argv[0] (a path) with the NULL-terminated argv (at most 510
+ * entries); exit status and both outputs in r. For tools other than cim. */
+void test_run_prog(struct cli_run *r, const char *const *argv);
 
 /* The mpirun that tests may use ($CIM_MPIRUN, set by meson when cim is built
  * with MPI and mpirun is installed), or NULL. */

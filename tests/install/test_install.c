@@ -54,14 +54,14 @@ static void sh(struct cli_run *r, const char *fmt, ...)
     int n = vsnprintf(cmd, sizeof cmd, fmt, ap);
     va_end(ap);
     ck_assert_msg(n > 0 && (size_t)n < sizeof cmd, "command too long");
-    test_run(r, (const char *[]){"/bin/sh", "-c", cmd, NULL});
+    test_run_prog(r, (const char *[]){"/bin/sh", "-c", cmd, NULL});
 }
 
 static void install_setup(void)
 {
     snprintf(root, sizeof root, "%s/root", test_tmpdir());
     static struct cli_run r;
-    test_run(&r, (const char *[]){env("CIM_MESON"), "install", "-C", env("CIM_BUILDDIR"),
+    test_run_prog(&r, (const char *[]){env("CIM_MESON"), "install", "-C", env("CIM_BUILDDIR"),
                                   "--no-rebuild", "--quiet", "--destdir", root, NULL});
     install_status = r.status;
     snprintf(install_err, sizeof install_err, "%.2000s%.2000s", r.out, r.err);
@@ -133,7 +133,7 @@ START_TEST(test_program)
     ASSERT_INSTALLED();
     static struct cli_run r, b;
     const char *cim = installed("CIM_BINDIR", "cim");
-    test_run(&r, (const char *[]){cim, "--version", NULL});
+    test_run_prog(&r, (const char *[]){cim, "--version", NULL});
     test_run_cim(&b, (const char *[]){"--version", NULL});
     ck_assert_int_eq(r.status, 0);
     ck_assert_str_eq(r.out, b.out);
@@ -141,12 +141,12 @@ START_TEST(test_program)
      * path */
     char model[1200];
     snprintf(model, sizeof model, "%s/data/weights/mlp-fmnist.h5", env("CIM_SRCDIR"));
-    test_run(&r, (const char *[]){cim, "eval", model, "--limit", "500", NULL});
+    test_run_prog(&r, (const char *[]){cim, "eval", model, "--limit", "500", NULL});
     test_run_cim(&b, (const char *[]){"eval", model, "--limit", "500", NULL});
     ck_assert_msg(r.status == 0, "installed cim eval: %s", r.err);
     ck_assert_msg(strstr(r.out, "W8A8") != NULL, "%.2000s", r.out);
     ck_assert_str_eq(r.out, b.out);
-    test_run(&r, (const char *[]){cim, "help", "infer", NULL});
+    test_run_prog(&r, (const char *[]){cim, "help", "infer", NULL});
     ck_assert_msg(r.status == 0 && strncmp(r.out, "Usage: cim infer ", 17) == 0, "%.2000s", r.out);
 }
 END_TEST
