@@ -11,16 +11,14 @@ Exit status: 0 ok, 2 bad options, 77 torch not importable (a "skip" for test dri
 """
 
 import argparse
-import gzip
 import json
 import os
-import struct
 import sys
 import time
 
-FASHION_DIR = "/usr/share/datasets/fashion-mnist"
-TRAIN_IMAGES = os.path.join(FASHION_DIR, "train-images-idx3-ubyte.gz")
-TRAIN_LABELS = os.path.join(FASHION_DIR, "train-labels-idx1-ubyte.gz")
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
+import fmnist  # noqa: E402  (tools/fmnist.py: the IDX reader cim's Python tools share)
+
 RANDOM_POOL = 8192
 INFER_BATCH = 1000
 INFER_WARMUP = 3
@@ -56,36 +54,17 @@ def parse_args(argv):
     return a
 
 
-def read_idx(path, expect_magic):
-    with gzip.open(path, "rb") as f:
-        raw = f.read()
-    magic = struct.unpack(">I", raw[:4])[0]
-    if magic != expect_magic:
-        raise ValueError("%s: bad IDX magic 0x%08x" % (path, magic))
-    ndim = magic & 0xFF
-    dims = struct.unpack(">%dI" % ndim, raw[4:4 + 4 * ndim])
-    return raw[4 + 4 * ndim:], dims
-
-
 def load_pool(torch, seed):
-    """Return (images N x 1 x 28 x 28 float32, labels N int64, source name)."""
-    if os.path.exists(TRAIN_IMAGES):
-        import numpy as np
-        data, dims = read_idx(TRAIN_IMAGES, 0x00000803)
-        n = dims[0]
-        # Plain /255 with no mean subtraction, matching what the C loader feeds in.
-        pix = np.frombuffer(data, dtype=np.uint8, count=n * 28 * 28)
-        images = torch.from_numpy(pix.astype(np.float32) / 255.0).reshape(n, 1, 28, 28)
-        if os.path.exists(TRAIN_LABELS):
-            ldata, _ = read_idx(TRAIN_LABELS, 0x00000801)
-            labels = torch.from_numpy(np.frombuffer(ldata, dtype=np.uint8, count=n).astype(np.int64))
-            return images.contiguous(), labels, "fashion-mnist"
+    """Return (images N x 1 x 28 x 28 float32, labels N int64, source name): the
+    training set as cim reads it (tools/fmnist.py), else a seeded random pool."""
+    try:
+        x, y = fmnist.load("train")
+    except fmnist.DataError:
         g = torch.Generator().manual_seed(seed)
-        return images.contiguous(), torch.randint(0, 10, (n,), generator=g), "fashion-mnist-images"
-    g = torch.Generator().manual_seed(seed)
-    images = torch.rand((RANDOM_POOL, 1, 28, 28), generator=g)
-    labels = torch.randint(0, 10, (RANDOM_POOL,), generator=g)
-    return images, labels, "random"
+        images = torch.rand((RANDOM_POOL, 1, 28, 28), generator=g)
+        labels = torch.randint(0, 10, (RANDOM_POOL,), generator=g)
+        return images, labels, "random"
+    return torch.from_numpy(x).contiguous(), torch.from_numpy(y), "fashion-mnist"
 
 
 def build_model(nn, name):
