@@ -238,7 +238,7 @@ def main(argv):
     p.add_argument("--ideal", action="store_true", help="no noise, lossless ADC (exact)")
     p.add_argument("--images", type=int, default=10000)
     p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--batch", type=int, default=100)
+    p.add_argument("--batch", type=int, default=500)
     p.add_argument("--per-slice", action="store_true",
                    help="one matmul per (input slice, weight slice, tile), not batched")
     p.add_argument("--adc-bits", type=int, default=6)
