@@ -51,13 +51,13 @@ try:
     import torch
     import torch.nn.functional as F
     from torch import nn
+
+    import fmnist          # tools/
+    import import_torch    # tools/, needs h5py
 except ImportError as e:
-    sys.stderr.write(f"xbar_torch.py: skip: {e.name} is missing (Debian: python3-torch, "
+    sys.stderr.write(f"xbar_torch.py: skip: cannot import {e.name or e} (Debian: python3-torch, "
                      "python3-numpy, python3-h5py; run with /usr/bin/python3)\n")
     sys.exit(77)
-
-import fmnist          # noqa: E402  (tools/)
-import import_torch    # noqa: E402
 
 ROWS, CELL_BITS, DAC_BITS, ON_OFF = 128, 2, 1, 100.0
 
