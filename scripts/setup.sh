@@ -19,6 +19,7 @@ packages=(
   fonts-dejavu-core                            # the figures' font
   libopenmpi-dev openmpi-bin                   # cim sweep over processes (mpirun)
   dataset-fashion-mnist                        # the data set
+  python3-torch python3-h5py python3-numpy     # PyTorch interop tools (tools/) and their test
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -29,6 +29,7 @@ Without "quant" the file is FP32 (`cim eval --ptq R` quantizes it after training
 Importable: export(model, path, quant=None, ...). The file is written under a
 temporary name in the target directory and renamed, so no partial file is left.
 """
+import argparse
 import os
 import sys
 import tempfile
@@ -211,6 +212,10 @@ def _quant_steps(quant, layers, where):
                               f"[{P}, {rows}] or [{rows}]")
         if not (np.isfinite(s).all() and (s > 0).all()) or not (np.isfinite(a) and a > 0):
             raise ExportError(f"{at}: steps must be positive and finite")
+        if P == 2 and scheme != "independent" and \
+                not (s[1] == s[0] * np.float32(2.0 ** (wb[0] - wb[1]))).all():
+            raise ExportError(f"{at}: weight_scales row 1 is not row 0 times "
+                              f"2^{wb[0] - wb[1]}, as the {scheme} scheme defines it")
         steps.append((s, a))
     return {"scheme": scheme, "wb": wb, "ab": ab, "per_channel": per_channel}, steps
 
@@ -227,16 +232,18 @@ def _put_str(obj, name, value, utf8=False):
 
 
 def export(model, path, quant=None, input_shape=(1, 28, 28), architecture="torch",
-           dataset="fashion-mnist", command=""):
+           dataset="fashion-mnist", command="", source=None):
     """Write model (an nn.Sequential; FP32 values) and optional quant to path.
 
     Raises ExportError (nothing written) for a module or parameter cim cannot hold,
-    OSError when the file cannot be written (no file left).
+    its message led by source (the model's file, say), else path; OSError when the
+    file cannot be written (no file left).
     """
-    layers, classes = layers_of(model, input_shape, path)
+    where = source or path
+    layers, classes = layers_of(model, input_shape, where)
     if len(architecture.encode()) > 31 or len(dataset.encode()) > 31:
-        raise ExportError(f"{path}: architecture and dataset names take at most 31 bytes")
-    q, steps = _quant_steps(quant, layers, path) if quant is not None else (None, None)
+        raise ExportError(f"{where}: architecture and dataset names take at most 31 bytes")
+    q, steps = _quant_steps(quant, layers, where) if quant is not None else (None, None)
     d = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=os.path.basename(path) + ".", suffix=".tmp", dir=d)
     os.close(fd)
@@ -285,9 +292,15 @@ def export(model, path, quant=None, input_shape=(1, 28, 28), architecture="torch
         raise
 
 
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        """Bad usage: one line and exit 2, as cim's own."""
+        print(f"{self.prog}: {message}", file=sys.stderr)
+        sys.exit(2)
+
+
 def main(argv):
-    import argparse
-    ap = argparse.ArgumentParser(prog="export_torch.py",
+    ap = _Parser(prog="export_torch.py",
                                  description="Write a torch.save'd nn.Sequential (and its "
                                  "quantization steps) as a cim HDF5 model file.")
     ap.add_argument("model", help="MODEL.pt: an nn.Sequential or {'model': ..., 'quant': ...}")
@@ -299,7 +312,8 @@ def main(argv):
         try:
             obj = torch.load(a.model, map_location="cpu", weights_only=False)
         except Exception as e:  # pickle, zip and I/O errors alike
-            raise ExportError(f"{a.model}: cannot load: {str(e).splitlines()[0]}") from None
+            why = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
+            raise ExportError(f"{a.model}: cannot load with torch.load: {why}") from None
         saved = obj if isinstance(obj, dict) else {"model": obj}
         if "model" not in saved:
             raise ExportError(f"{a.model}: a dict without 'model'; expected an nn.Sequential "
@@ -317,7 +331,7 @@ def main(argv):
         export(saved["model"], a.out, saved.get("quant"), shape,
                a.arch or saved.get("architecture", "torch"),
                saved.get("dataset", "fashion-mnist"),
-               "export_torch.py " + " ".join(argv))
+               "export_torch.py " + " ".join(argv), a.model)
     except (ExportError, OSError, KeyError, TypeError, ValueError) as e:
         if isinstance(e, ExportError):
             msg = str(e)

@@ -29,6 +29,7 @@ Quantization, precision p, as in cim's quant/quantizer.c and nn/quantize.c:
   bias, ReLU and max pooling stay FP32.
 Only the order of float32 summation differs from cim's sgemm.
 """
+import argparse
 import json
 import os
 import sys
@@ -52,10 +53,11 @@ def _text(v):
 
 def load(path):
     """(nn.Sequential in eval mode, meta) of a cim model file."""
-    try:
-        f = h5py.File(path, "r")
-    except OSError as e:
-        raise CimFileError(f"{path}: cannot open as HDF5: {e}") from None
+    if not os.path.isfile(path):
+        raise CimFileError(f"{path}: cannot open: no such file")
+    if not h5py.is_hdf5(path):
+        raise CimFileError(f"{path}: not an HDF5 file")
+    f = h5py.File(path, "r")
     with f:
         if _text(f.attrs.get("format", "")) != "cim-model":
             raise CimFileError(f"{path}: /: format is not 'cim-model'")
@@ -124,6 +126,7 @@ def fake_weight(w, s, quant, p):
     """The fake-quant weight of precision p from FP32 w and its steps s [P, R]."""
     wb, scheme = quant["weight_bits"], quant["scheme"]
     view = (-1,) + (1,) * (w.dim() - 1)   # one step per output channel, or one for all
+    s = s.reshape(1, -1) if s.dim() <= 1 else s  # [R]: the high precision's steps
     hi = 1 if p == 1 and scheme == "independent" else 0
     step = s[hi].reshape(view)
     qmax = 2 ** (wb[hi] - 1) - 1
@@ -158,18 +161,35 @@ class ActQuant(nn.Module):
         return f"scale={self.scale!r}, bits={self.bits}, drop={self.drop}"
 
 
+def input_steps(quant):
+    """The float32 input steps of quant: its input_scales, else activation_clips /
+    (2^activation_bits[0] - 1) in float32 (as cim turns a PACT clip into a step)."""
+    if "input_scales" in quant:
+        return [np.float32(v) for v in quant["input_scales"]]
+    qmax = np.float32(2 ** quant["activation_bits"][0] - 1)
+    return [np.float32(np.float32(c) / qmax) for c in quant["activation_clips"]]
+
+
 def quantized(model, quant, p):
-    """A new nn.Sequential running model at precision p of quant, as cim does."""
-    ab = quant["activation_bits"]
+    """A new nn.Sequential running model at precision p of quant, as cim does.
+
+    quant is what load() returns or export_torch.export() takes (weight_scales of
+    shape [P, R], or [R] for the nested schemes; input_scales or activation_clips).
+    """
+    ab, steps = quant["activation_bits"], input_steps(quant)
     mods, k = [], 0
     for m in model:
         if isinstance(m, (nn.Linear, nn.Conv2d)):
-            mods.append(ActQuant(quant["input_scales"][k], ab[0], ab[0] - ab[p]))
-            c = nn.Linear(m.in_features, m.out_features) if isinstance(m, nn.Linear) else \
-                nn.Conv2d(m.in_channels, m.out_channels, m.kernel_size, m.stride, m.padding)
+            mods.append(ActQuant(steps[k], ab[0], ab[0] - ab[p]))
+            bias = m.bias is not None
+            c = nn.Linear(m.in_features, m.out_features, bias) if isinstance(m, nn.Linear) \
+                else nn.Conv2d(m.in_channels, m.out_channels, m.kernel_size, m.stride,
+                               m.padding, bias=bias)
             with torch.no_grad():
-                c.weight.copy_(fake_weight(m.weight, quant["weight_scales"][k], quant, p))
-                c.bias.copy_(m.bias)
+                c.weight.copy_(fake_weight(m.weight, torch.as_tensor(quant["weight_scales"][k]),
+                                           quant, p))
+                if bias:
+                    c.bias.copy_(m.bias)
             mods.append(c)
             k += 1
         else:
@@ -178,9 +198,10 @@ def quantized(model, quant, p):
 
 
 @torch.no_grad()
-def evaluate(model, x, y, batch=1000):
+def evaluate(model, x, y, batch=250):
     """Correct predictions of model on images x [N, C, H, W] and labels y [N] (arrays
-    or tensors); the first largest logit wins, as in cim."""
+    or tensors), batch images at a time (small batches stay in cache); the first
+    largest logit wins, as in cim."""
     x, y = torch.as_tensor(x), torch.as_tensor(y)
     correct = 0
     for i in range(0, len(x), batch):
@@ -202,9 +223,15 @@ def evaluate_file(path, data_dir=None):
     return res
 
 
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        """Bad usage: one line and exit 2, as cim's own."""
+        print(f"{self.prog}: {message}", file=sys.stderr)
+        sys.exit(2)
+
+
 def main(argv):
-    import argparse
-    ap = argparse.ArgumentParser(prog="import_torch.py",
+    ap = _Parser(prog="import_torch.py",
                                  description="Load a cim HDF5 model into PyTorch; evaluate "
                                  "it in FP32 and at its stored precisions.")
     ap.add_argument("file", help="FILE.h5, a cim model file")
@@ -220,9 +247,17 @@ def main(argv):
         if a.out:
             saved = dict(meta, model=model)
             del saved["num_classes"]
-            tmp = a.out + ".tmp"
-            torch.save(saved, tmp)
-            os.replace(tmp, a.out)
+            tmp = f"{a.out}.tmp-{os.getpid()}"
+            try:
+                torch.save(saved, tmp)
+                os.replace(tmp, a.out)
+            except BaseException as e:
+                if os.path.exists(tmp):
+                    os.unlink(tmp)
+                if isinstance(e, (OSError, RuntimeError)):  # torch.save raises both
+                    why = getattr(e, "strerror", None) or str(e)
+                    raise CimFileError(f"{a.out}: cannot write: {why}") from None
+                raise
     except (CimFileError, fmnist.DataError, OSError, KeyError) as e:
         msg = f"{a.file}: missing {e}" if isinstance(e, KeyError) else str(e)
         print(f"import_torch.py: {msg}".splitlines()[0], file=sys.stderr)

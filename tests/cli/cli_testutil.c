@@ -92,6 +92,11 @@ void test_run_cim(struct cli_run *r, const char *const *args)
     run_to_end(r, (const char *[]){cim_bin(), NULL}, args, 0);
 }
 
+void test_run_prog(struct cli_run *r, const char *const *argv)
+{
+    run_to_end(r, argv, (const char *[]){NULL}, 0);
+}
+
 void test_run_cim_fsize(struct cli_run *r, const char *const *args, long fsize_max)
 {
     run_to_end(r, (const char *[]){cim_bin(), NULL}, args, fsize_max);

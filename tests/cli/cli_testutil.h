@@ -24,6 +24,10 @@ struct cli_run {
 /* Run $CIM_BIN with the NULL-terminated arguments (at most 510). */
 void test_run_cim(struct cli_run *r, const char *const *args);
 
+/* Run the program argv[0] (a path) with the NULL-terminated argv (at most 510
+ * entries); exit status and both outputs in r. For tools other than cim. */
+void test_run_prog(struct cli_run *r, const char *const *argv);
+
 /* The mpirun that tests may use ($CIM_MPIRUN, set by meson when cim is built
  * with MPI and mpirun is installed), or NULL. */
 const char *test_mpirun(void);
