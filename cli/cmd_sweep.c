@@ -202,7 +202,8 @@ static int parse(struct sweep *st, int argc, char **argv)
     struct cim_energy_config e;
     if (cli_energy_config(&st->xa, "sweep", &e) != CLI_EXIT_OK)
         return CLI_EXIT_USAGE;
-    /* fail now, not after the first run, when an output cannot be written */
+    /* fail now, not after the first run, when an output cannot be written; and
+     * remove what killed earlier runs left under temporary names */
     static const char *const ext[] = {".h5", ".csv", ".png", "-drift.png"};
     for (int k = 0; k < 4; k++) {
         char path[SWEEP_PATH_MAX];
@@ -210,6 +211,7 @@ static int parse(struct sweep *st, int argc, char **argv)
         snprintf(path, sizeof path, "%s%s", st->out, ext[k]);
         if (data_atomic_begin(&probe, path, &st->err) != CIM_OK)
             return CLI_EXIT_FAIL;
+        data_atomic_clean(path);
     }
     return make_grid(st, study, specs, nspec, opts + nfixed, nopts - nfixed,
                      cli_opt_find(opts, nopts, "--adc-range")->seen);

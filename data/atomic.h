@@ -21,8 +21,10 @@
  * live process are kept, so two cims writing the same name in one directory,
  * or MPI ranks on one host, never lose each other's file; ranks on another
  * host or in another container have another tag and their files are never
- * judged. A reused pid only delays the removal. Rerunning or resuming a killed
- * command rewrites its outputs and so clears what the kill left.
+ * judged. A reused pid only delays the removal. `cim train` and `cim sweep`
+ * also clean the names of their outputs when they start (data_atomic_clean()),
+ * so rerunning or resuming a killed command clears what the kill left even
+ * for an output it does not write again.
  */
 #ifndef CIM_DATA_ATOMIC_H
 #define CIM_DATA_ATOMIC_H
