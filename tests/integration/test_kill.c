@@ -452,7 +452,7 @@ static Suite *integration_suite(void)
 {
     Suite *s = suite_create("integration");
     TCase *tc = tcase_create("kill");
-    tcase_set_timeout(tc, 300);
+    tcase_set_timeout(tc, 600); /* an ASan build on 2 loaded cores */
     tcase_add_test(tc, test_train_killed);
     tcase_add_test(tc, test_sweep_killed);
     suite_add_tcase(s, tc);
