@@ -1,5 +1,6 @@
 /* err.c: the one error type; see err.h. */
 #include "err.h"
+#include "mem.h"
 
 #include <stdarg.h>
 #include <stdint.h>
@@ -94,5 +95,8 @@ size_t cim_mem_total(void)
     if (getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
         (uint64_t)rl.rlim_cur < (uint64_t)total)
         total = (size_t)rl.rlim_cur;
+    const uint64_t cg = cim_mem_cgroup_self();
+    if (cg < (uint64_t)total)
+        total = (size_t)cg;
     return total;
 }

@@ -62,11 +62,13 @@ const char *cim_status_str(int code);
 int cim_size_mul(size_t a, size_t b, size_t *out);
 int cim_size_add(size_t a, size_t b, size_t *out);
 
-/* The memory this process may use at most, in bytes: the machine's physical
- * memory, or the address-space limit (RLIMIT_AS) when that is lower; SIZE_MAX
- * when neither is known. Sizes a run would allocate are compared with it first,
- * so that a configuration that cannot fit is refused with a message instead of
- * being killed by the kernel half-way. */
+/* The memory this process may use at most, in bytes: the smallest of the
+ * machine's physical memory, the address-space limit (RLIMIT_AS) and the limit
+ * of the process's control group (cgroup v2 memory.max or v1
+ * memory.limit_in_bytes; see mem.h); SIZE_MAX when none is known. Sizes a
+ * run would allocate are compared with it first, so that a configuration that
+ * cannot fit is refused with a message instead of being killed by the kernel
+ * half-way. */
 size_t cim_mem_total(void);
 
 #endif

@@ -40,8 +40,12 @@ struct cli_opt {
     const char *help;    /* one line; the default goes at its end */
     double min, max;     /* CLI_OPT_INT and CLI_OPT_DOUBLE */
     const char *choices; /* CLI_OPT_CHOICE: "adam|sgd" */
-    int seen;            /* set by the parser */
+    int seen;            /* set by the parser: where the value came from (below) */
 };
+
+/* Values of cli_opt.seen: not given, given on the command line, or by a
+ * configuration file (cli_opts_parse_file()). */
+enum { CLI_SEEN_NO = 0, CLI_SEEN_ARG = 1, CLI_SEEN_FILE = 2 };
 
 /* A command's description for --help. */
 struct cli_usage {
@@ -57,6 +61,24 @@ struct cli_usage {
  * "cim NAME: reason" to stderr. */
 int cli_opts_parse(const struct cli_usage *u, int argc, char **argv, struct cli_opt *opts, int n,
                    const char **pos, int max_pos, int *npos);
+
+/* Parse the options of configuration file `file`, given as "--key=value"
+ * strings argv[1..argc) (cli_config_file_args()), as cli_opts_parse() does
+ * without positional arguments, marking each option CLI_SEEN_FILE; parse the
+ * command line afterwards, so that it wins (and marks CLI_SEEN_ARG). A bad
+ * value is a bad file: one line "cim NAME: FILE: \"key\" 'value': reason" and
+ * CLI_EXIT_FAIL. */
+int cli_opts_parse_file(const struct cli_usage *u, const char *file, int argc, char **argv,
+                        struct cli_opt *opts, int n);
+
+/* Report `msg`, a reason that starts with the name of the option at fault
+ * ("--adc-bits 0: ..."), found after the command line and configuration file
+ * `file` (may be NULL) were merged into `opts`. When the option's value came
+ * from the file: "cim CMD: FILE: \"adc-bits\" 0: ..." on stderr and
+ * CLI_EXIT_FAIL (a bad file); otherwise cli_usage_error() with msg as it is
+ * (bad usage). */
+int cli_opt_error(const char *cmd, const char *file, const struct cli_opt *opts, int n,
+                  const char *msg);
 
 /* Print a command's help: synopsis, summary, and the option table. */
 void cli_opts_help(FILE *f, const struct cli_usage *u, const struct cli_opt *opts, int n);

@@ -25,8 +25,6 @@
 #include "data/model_file.h"
 #include "nn/quantize.h"
 
-#define ARGS_MAX 256
-
 /* The text report: accuracy, then one row per weight layer. */
 static void print_report(const char *file, const struct nn_model *m, const char *label,
                          const struct cli_infer_out *r)
@@ -124,55 +122,28 @@ int cmd_infer(int argc, char **argv)
         "the accuracy and, per layer, the error against the exact integer result, ADC "
         "clipping, reads and conversions per image."};
 
-    /* --config first: its options go before the command line's, and a bad value
-     * in it is a bad file (exit 1) whose message names the file */
-    const char *cfg_path = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--") == 0)
-            break;
-        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
-            cfg_path = argv[i + 1];
-        else if (strncmp(argv[i], "--config=", 9) == 0)
-            cfg_path = argv[i] + 9;
-    }
-    char *args[ARGS_MAX];
-    int nargs = 0;
-    json_t *store = NULL;
-    struct cim_err err = {0};
-    args[nargs++] = argv[0];
-    int rc = 0;
-    if (cfg_path != NULL) {
-        if (cli_config_file_args(cfg_path, opts, nopts, args, ARGS_MAX, &nargs, &store, &err) !=
-            CIM_OK) {
-            json_decref(store);
-            return cli_fail(&err);
-        }
-        char name[600];
-        snprintf(name, sizeof name, "infer: %s", cfg_path);
-        const struct cli_usage uc = {name, u.synopsis, u.summary};
-        const char *none[1];
-        int nnone;
-        rc = cli_opts_parse(&uc, nargs, args, opts, nopts, none, 0, &nnone);
-        if (rc == CLI_EXIT_USAGE) {
-            json_decref(store);
-            return CLI_EXIT_FAIL;
-        }
-    }
-    const char *pos[1];
+    const char *pos[1], *cfg_path;
     int npos;
+    json_t *store; /* the configuration file's strings, which options borrow */
+    struct cim_err err = {0};
     struct cim_xbar_config cfg;
     struct cim_energy_config ecfg;
-    if (rc == 0)
-        rc = cli_opts_parse(&u, argc, argv, opts, nopts, pos, 1, &npos);
+    int rc = cli_opts_parse_config(&u, argc, argv, opts, nopts, pos, 1, &npos, &cfg_path,
+                                   &store);
+    /* a value found wrong after merging names the file it came from */
+    xa.config = cfg_path;
+    xa.opts = opts;
+    xa.nopts = nopts;
     if (rc == 0 && npos != 1)
         rc = cli_usage_error("infer", "expected one model file (cim infer FILE.h5)");
     if (rc == 0)
         rc = cli_xbar_config(&xa, "infer", &cfg);
     if (rc == 0)
         rc = cli_energy_config(&xa, "infer", &ecfg);
-    json_decref(store);
-    if (rc != 0)
+    if (rc != 0) {
+        json_decref(store);
         return rc < 0 ? CLI_EXIT_OK : rc;
+    }
     cli_threads_set(ra.threads);
     struct cli_progress pr;
     cli_progress_init(&pr, ra.quiet || json);
@@ -192,6 +163,7 @@ int cmd_infer(int argc, char **argv)
     if (p < 0) {
         nn_model_free(m);
         data_set_release(&test);
+        json_decref(store);
         return CLI_EXIT_USAGE;
     }
     const int calibrated = cfg.adc_range == CIM_ADC_RANGE_MAX ||
@@ -228,11 +200,13 @@ int cmd_infer(int argc, char **argv)
     nn_model_free(m);
     data_set_release(&test);
     data_set_release(&train);
+    json_decref(store);
     return CLI_EXIT_OK;
 fail:
     json_decref(r.layers);
     nn_model_free(m);
     data_set_release(&test);
     data_set_release(&train);
+    json_decref(store);
     return cli_fail(&err);
 }

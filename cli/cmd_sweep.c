@@ -48,10 +48,12 @@ enum { TAG_TASK = 1, TAG_RESULT = 2 };
  * point * seeds + seed_index. */
 struct sweep {
     struct cli_mpi *mp;
-    const char *file, *out;
+    const char *file, *out, *config_path;
     struct cli_grid g;
     struct cli_xbar_args xa;
     struct cli_run_args ra;
+    json_t *cfg_store; /* the --config file's strings, which options borrow */
+    struct cli_opt opts[4 + CLI_RUN_OPTS + CLI_XBAR_OPTS]; /* where values came from */
     int seeds, calibrated;
     long tasks;
     int *prec;   /* per point: the model's precision index */
@@ -148,22 +150,29 @@ static int make_grid(struct sweep *st, const char *study, const char **specs, in
     for (long pt = 0; pt < st->g.points; pt++) {
         struct cim_xbar_config cfg;
         struct cli_xbar_args pa;
-        if (cli_grid_config(&st->g, &st->xa, pt, st->xa.seed, &cfg, &pa) != CLI_EXIT_OK)
-            return CLI_EXIT_USAGE;
+        const int rc = cli_grid_config(&st->g, &st->xa, pt, st->xa.seed, &cfg, &pa);
+        if (rc != CLI_EXIT_OK)
+            return rc;
         st->calibrated |= cfg.adc_range == CIM_ADC_RANGE_MAX ||
                           cfg.adc_range == CIM_ADC_RANGE_PERCENTILE;
     }
     return CLI_EXIT_OK;
 }
 
-/* Parse the command line into st: CLI_EXIT_OK, -1 after --help, or a usage error.
- * Every process parses the same arguments to the same end. */
+/* Parse the command line (and its --config file) into st: CLI_EXIT_OK, -1 after
+ * --help, a usage error, or CLI_EXIT_FAIL: with st->err set when an output
+ * cannot be written, else after a message about the configuration file. Every
+ * process parses the same arguments to the same end. */
 static int parse(struct sweep *st, int argc, char **argv)
 {
     const char *study = NULL;
     st->seeds = 1;
     cli_xbar_args_default(&st->xa);
-    struct cli_opt opts[3 + CLI_RUN_OPTS + CLI_XBAR_OPTS] = {
+    struct cli_opt *opts = st->opts;
+    const struct cli_opt fixed[] = {
+        {"--config", CLI_OPT_STRING, &st->config_path, "FILE.json",
+         "fixed options as a JSON object {\"adc-bits\": 6, ...}, as cim infer takes them; the "
+         "command line wins", 0, 0, NULL, 0},
         {"--out", CLI_OPT_STRING, &st->out, "PREFIX", "write PREFIX.h5, PREFIX.csv (and "
          "PREFIX.png)", 0, 0, NULL, 0},
         {"--seeds", CLI_OPT_INT, &st->seeds, "K", "repetitions of every point, seeds S..S+K-1 "
@@ -173,7 +182,8 @@ static int parse(struct sweep *st, int argc, char **argv)
          "and drift after 1 hour, 1 day, 30 days, 1 year x W8/W4 x with and without global "
          "compensation, drawn in PREFIX-drift.png)", 0, 0, "adc|noise", 0},
     };
-    const int nfixed = 3 + cli_run_opts(&st->ra, opts + 3);
+    memcpy(opts, fixed, sizeof fixed);
+    const int nfixed = 4 + cli_run_opts(&st->ra, opts + 4);
     const int nopts = nfixed + cli_xbar_opts(&st->xa, opts + nfixed);
     const struct cli_usage u = {
         "sweep", "FILE.h5 --vary NAME=LIST [--vary ...] [--seeds K] [OPTIONS] --out PREFIX",
@@ -188,7 +198,12 @@ static int parse(struct sweep *st, int argc, char **argv)
     int nspec, nargs, npos;
     int rc = split_vary(argc, argv, specs, &nspec, args, &nargs);
     if (rc == CLI_EXIT_OK)
-        rc = cli_opts_parse(&u, nargs, args, opts, nopts, &st->file, 1, &npos);
+        rc = cli_opts_parse_config(&u, nargs, args, opts, nopts, &st->file, 1, &npos,
+                                   &st->config_path, &st->cfg_store);
+    /* a value found wrong after merging names the file it came from */
+    st->xa.config = st->config_path;
+    st->xa.opts = opts + nfixed;
+    st->xa.nopts = nopts - nfixed;
     if (rc != CLI_EXIT_OK)
         return rc;
     if (npos != 1)
@@ -200,9 +215,11 @@ static int parse(struct sweep *st, int argc, char **argv)
     if (nspec == 0 && study == NULL)
         return cli_usage_error("sweep", "nothing to sweep: give --vary NAME=LIST or --study");
     struct cim_energy_config e;
-    if (cli_energy_config(&st->xa, "sweep", &e) != CLI_EXIT_OK)
-        return CLI_EXIT_USAGE;
-    /* fail now, not after the first run, when an output cannot be written */
+    rc = cli_energy_config(&st->xa, "sweep", &e);
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    /* fail now, not after the first run, when an output cannot be written; and
+     * remove what killed earlier runs left under temporary names */
     static const char *const ext[] = {".h5", ".csv", ".png", "-drift.png"};
     for (int k = 0; k < 4; k++) {
         char path[SWEEP_PATH_MAX];
@@ -210,6 +227,7 @@ static int parse(struct sweep *st, int argc, char **argv)
         snprintf(path, sizeof path, "%s%s", st->out, ext[k]);
         if (data_atomic_begin(&probe, path, &st->err) != CIM_OK)
             return CLI_EXIT_FAIL;
+        data_atomic_clean(path);
     }
     return make_grid(st, study, specs, nspec, opts + nfixed, nopts - nfixed,
                      cli_opt_find(opts, nopts, "--adc-range")->seen);
@@ -581,6 +599,7 @@ static void release(struct sweep *st)
     data_set_release(&st->test);
     data_set_release(&st->train);
     cli_grid_free(&st->g);
+    json_decref(st->cfg_store);
 }
 
 /* The threads of each process: --threads, or the cores shared among the
@@ -599,7 +618,7 @@ static void threads(const struct sweep *st)
 static int sweep(struct sweep *st, int argc, char **argv)
 {
     int rc = parse(st, argc, argv);
-    if (rc == CLI_EXIT_FAIL) /* an output that cannot be written */
+    if (rc == CLI_EXIT_FAIL && st->err.code != CIM_OK) /* an output that cannot be written */
         return cli_fail(&st->err);
     if (rc != CLI_EXIT_OK) /* the same on every process */
         return rc < 0 ? CLI_EXIT_OK : rc;

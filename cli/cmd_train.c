@@ -446,6 +446,9 @@ int cmd_train(int argc, char **argv)
     struct data_atomic probe;
     if (data_atomic_begin(&probe, out, &err) != CIM_OK)
         return cli_fail(&err);
+    /* what killed earlier runs left under temporary names */
+    data_atomic_clean(out);
+    data_atomic_clean(ckpt);
     struct data_set train = {0}, test = {0};
     struct nn_model *m = NULL;
     struct nn_trainer *t = NULL;
@@ -551,6 +554,7 @@ int cmd_train(int argc, char **argv)
     if (data_model_save(out, m, &err) != CIM_OK)
         goto fail;
     unlink(ckpt); /* absent after a one-epoch run: nothing to remove */
+    data_atomic_clean(ckpt); /* and what killed writers of it left */
     printf("%s: %s trained %d epochs in %.1f s; test accuracy %.2f%% (%d images)\n", out,
            m->arch, r->epochs, r->seconds, 100.0 * r->test_accuracy, test.n);
     rc = CLI_EXIT_OK;

@@ -1,4 +1,5 @@
 /* opts.c: table-driven option parsing with one-line reasons; see cli.h. */
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -50,7 +51,9 @@ static int choice_ok(const char *choices, const char *word)
     return 0;
 }
 
-static int opt_set(const struct cli_usage *u, struct cli_opt *o, const char *v)
+/* Set o from the text v; a bad value gets a usage error from command `cmd`
+ * naming the option as `shown`. */
+static int opt_set(const char *cmd, const char *shown, struct cli_opt *o, const char *v)
 {
     char *end = NULL;
     errno = 0;
@@ -61,19 +64,19 @@ static int opt_set(const struct cli_usage *u, struct cli_opt *o, const char *v)
     case CLI_OPT_INT: {
         long x = strtol(v, &end, 10);
         if (end == v || *end != '\0' || errno == ERANGE || x < (long)o->min || x > (long)o->max)
-            return cli_usage_error(u->name, "%s '%s': expected an integer from %.0f to %.0f",
-                                   o->name, v, o->min, o->max);
+            return cli_usage_error(cmd, "%s '%s': expected an integer from %.0f to %.0f",
+                                   shown, v, o->min, o->max);
         *(int *)o->dst = (int)x;
         return CLI_EXIT_OK;
     }
     case CLI_OPT_U64: {
         if (v[0] == '-')
-            return cli_usage_error(u->name, "%s '%s': expected a non-negative integer", o->name,
+            return cli_usage_error(cmd, "%s '%s': expected a non-negative integer", shown,
                                    v);
         unsigned long long x = strtoull(v, &end, 10);
         if (end == v || *end != '\0' || errno == ERANGE)
-            return cli_usage_error(u->name, "%s '%s': expected an integer from 0 to 2^64-1",
-                                   o->name, v);
+            return cli_usage_error(cmd, "%s '%s': expected an integer from 0 to 2^64-1",
+                                   shown, v);
         *(uint64_t *)o->dst = (uint64_t)x;
         return CLI_EXIT_OK;
     }
@@ -81,20 +84,20 @@ static int opt_set(const struct cli_usage *u, struct cli_opt *o, const char *v)
         double x = strtod(v, &end);
         if (end == v || *end != '\0' || errno == ERANGE || !isfinite(x) || x < o->min ||
             x > o->max)
-            return cli_usage_error(u->name, "%s '%s': expected a number from %g to %g", o->name,
+            return cli_usage_error(cmd, "%s '%s': expected a number from %g to %g", shown,
                                    v, o->min, o->max);
         *(double *)o->dst = x;
         return CLI_EXIT_OK;
     }
     case CLI_OPT_STRING:
         if (v[0] == '\0')
-            return cli_usage_error(u->name, "%s: expected a non-empty %s", o->name,
+            return cli_usage_error(cmd, "%s: expected a non-empty %s", shown,
                                    o->metavar ? o->metavar : "value");
         *(const char **)o->dst = v;
         return CLI_EXIT_OK;
     case CLI_OPT_CHOICE:
         if (!choice_ok(o->choices, v))
-            return cli_usage_error(u->name, "%s '%s': expected one of %s", o->name, v,
+            return cli_usage_error(cmd, "%s '%s': expected one of %s", shown, v,
                                    o->choices);
         *(const char **)o->dst = v;
         return CLI_EXIT_OK;
@@ -102,16 +105,19 @@ static int opt_set(const struct cli_usage *u, struct cli_opt *o, const char *v)
     return CLI_EXIT_USAGE;
 }
 
-int cli_opts_parse(const struct cli_usage *u, int argc, char **argv, struct cli_opt *opts, int n,
-                   const char **pos, int max_pos, int *npos)
+/* cli_opts_parse() when `file` is NULL; cli_opts_parse_file() otherwise. */
+static int opts_parse(const struct cli_usage *u, const char *file, int argc, char **argv,
+                      struct cli_opt *opts, int n, const char **pos, int max_pos, int *npos)
 {
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "%s%s%s", u->name, file ? ": " : "", file ? file : "");
     *npos = 0;
     int only_pos = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (only_pos || a[0] != '-' || a[1] == '\0') {
             if (*npos >= max_pos)
-                return cli_usage_error(u->name, "unexpected argument '%s' (see cim %s --help)", a,
+                return cli_usage_error(cmd, "unexpected argument '%s' (see cim %s --help)", a,
                                        u->name);
             pos[(*npos)++] = a;
             continue;
@@ -133,26 +139,67 @@ int cli_opts_parse(const struct cli_usage *u, int argc, char **argv, struct cli_
         name[len] = '\0';
         struct cli_opt *o = (struct cli_opt *)cli_opt_find(opts, n, name);
         if (o == NULL)
-            return cli_usage_error(u->name, "unknown option '%s' (see cim %s --help)", name,
+            return cli_usage_error(cmd, "unknown option '%s' (see cim %s --help)", name,
                                    u->name);
         const char *v = NULL;
         if (o->kind == CLI_OPT_FLAG) {
             if (eq)
-                return cli_usage_error(u->name, "%s takes no value", o->name);
+                return cli_usage_error(cmd, "%s takes no value", o->name);
         } else if (eq) {
             v = eq + 1;
         } else if (i + 1 < argc) {
             v = argv[++i];
         } else {
-            return cli_usage_error(u->name, "%s: missing value %s", o->name,
+            return cli_usage_error(cmd, "%s: missing value %s", o->name,
                                    o->metavar ? o->metavar : "");
         }
-        int rc = opt_set(u, o, v);
+        char shown[80];
+        snprintf(shown, sizeof shown, file ? "\"%s\"" : "%s", file ? o->name + 2 : o->name);
+        int rc = opt_set(cmd, shown, o, v);
         if (rc != CLI_EXIT_OK)
-            return rc;
-        o->seen = 1;
+            return file != NULL && rc == CLI_EXIT_USAGE ? CLI_EXIT_FAIL : rc;
+        o->seen = file ? CLI_SEEN_FILE : CLI_SEEN_ARG;
     }
     return CLI_EXIT_OK;
+}
+
+int cli_opts_parse(const struct cli_usage *u, int argc, char **argv, struct cli_opt *opts, int n,
+                   const char **pos, int max_pos, int *npos)
+{
+    return opts_parse(u, NULL, argc, argv, opts, n, pos, max_pos, npos);
+}
+
+int cli_opts_parse_file(const struct cli_usage *u, const char *file, int argc, char **argv,
+                        struct cli_opt *opts, int n)
+{
+    const char *none[1];
+    int npos;
+    return opts_parse(u, file, argc, argv, opts, n, none, 0, &npos);
+}
+
+int cli_opt_error(const char *cmd, const char *file, const struct cli_opt *opts, int n,
+                  const char *msg)
+{
+    /* the option's name: "--" and the characters of a name */
+    size_t len = 0;
+    if (strncmp(msg, "--", 2) == 0)
+        for (len = 2; msg[len] != '\0' && (isalnum((unsigned char)msg[len]) || msg[len] == '-');
+             len++)
+            ;
+    char name[64];
+    const struct cli_opt *o = NULL;
+    if (len > 2 && len < sizeof name) {
+        memcpy(name, msg, len);
+        name[len] = '\0';
+        o = cli_opt_find(opts, n, name);
+    }
+    if (file == NULL || o == NULL || o->seen != CLI_SEEN_FILE)
+        return cli_usage_error(cmd, "%s", msg);
+    char line[1200];
+    snprintf(line, sizeof line, "cim %s: %s: \"%s\"%s", cmd, file, name + 2, msg + len);
+    cim_err_one_line(line);
+    fprintf(stderr, "%s\n", line);
+    return CLI_EXIT_FAIL;
 }
 
 /* The help follows GNU's layout ("Usage:", "Options:", an option and its

@@ -219,7 +219,23 @@ int cli_grid_config(const struct cli_grid *g, const struct cli_xbar_args *base, 
     int rc = cli_opts_parse(&u, argc, argv, table, n, pos, 0, &npos);
     if (rc != CLI_EXIT_OK)
         return rc;
-    return cli_xbar_config(out, "sweep", cfg);
+    /* a varied value comes from the command line (--vary, --study), whatever a
+     * configuration file said: a message about it names the option */
+    struct cli_opt origin[CLI_XBAR_OPTS];
+    if (base->opts != NULL && base->nopts <= CLI_XBAR_OPTS) {
+        memcpy(origin, base->opts, (size_t)base->nopts * sizeof *origin);
+        for (int i = 0; i < b->nv; i++) {
+            char opt[48];
+            snprintf(opt, sizeof opt, "--%s", b->v[i].name);
+            struct cli_opt *o = (struct cli_opt *)cli_opt_find(origin, base->nopts, opt);
+            if (o != NULL)
+                o->seen = CLI_SEEN_ARG;
+        }
+        out->opts = origin;
+    }
+    rc = cli_xbar_config(out, "sweep", cfg);
+    out->opts = base->opts; /* origin ends here */
+    return rc;
 }
 
 void cli_grid_label(const struct cli_grid *g, long pt, char *buf, size_t size)

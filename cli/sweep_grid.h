@@ -71,7 +71,9 @@ const struct cli_grid_block *cli_grid_block_of(const struct cli_grid *g, long pt
 
 /* The configuration of point pt with `seed`: *out the base arguments with the
  * point's values, *cfg their configuration. CLI_EXIT_OK or CLI_EXIT_USAGE after a
- * message naming the value. */
+ * message naming the value; CLI_EXIT_FAIL after one naming the configuration
+ * file base->config when the value at fault came from there (a point's own
+ * values come from the command line). */
 int cli_grid_config(const struct cli_grid *g, const struct cli_xbar_args *base, long pt,
                     uint64_t seed, struct cim_xbar_config *cfg, struct cli_xbar_args *out);
 

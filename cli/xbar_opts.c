@@ -1,6 +1,8 @@
 /* xbar_opts.c: the crossbar's options, shared by infer and sweep; see cli.h. */
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -146,34 +148,52 @@ static int parse_adc_range(const char *s, enum cim_adc_range *r, double *v)
     return -1;
 }
 
+/* A usage error whose reason starts with the option at fault, naming the
+ * configuration file when its value came from there (cli_opt_error()). */
+static int xbar_error(const struct cli_xbar_args *a, const char *cmd, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+static int xbar_error(const struct cli_xbar_args *a, const char *cmd, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return cli_opt_error(cmd, a->config, a->opts, a->opts != NULL ? a->nopts : 0, msg);
+}
+
 int cli_xbar_config(const struct cli_xbar_args *a, const char *cmd, struct cim_xbar_config *c)
 {
     *c = cim_xbar_config_default();
     if (a->array != NULL && parse_array(a->array, &c->rows, &c->cols) != 0)
-        return cli_usage_error(cmd, "--array '%s': expected ROWSxCOLS, e.g. 128x128",
+        return xbar_error(a, cmd, "--array '%s': expected ROWSxCOLS, e.g. 128x128",
                                a->array);
     if (a->encoding != NULL && cim_encoding_parse(a->encoding, &c->encoding) != CIM_OK)
-        return cli_usage_error(cmd, "--encoding '%s': expected differential or offset",
+        return xbar_error(a, cmd, "--encoding '%s': expected differential or offset",
                                a->encoding);
     if (a->adc_range != NULL && parse_adc_range(a->adc_range, &c->adc_range, &c->adc_value) != 0)
-        return cli_usage_error(cmd, "--adc-range '%s': expected lossless, max, "
+        return xbar_error(a, cmd, "--adc-range '%s': expected lossless, max, "
                                "percentile:P or fixed:V", a->adc_range);
     if (a->round != NULL) {
         int r = quant_round_parse(a->round);
         if (r < 0)
-            return cli_usage_error(cmd, "--round '%s': expected floor, half-up or half-even",
+            return xbar_error(a, cmd, "--round '%s': expected floor, half-up or half-even",
                                    a->round);
         c->round = (enum quant_round)r;
     }
     if (a->noise_model != NULL && cim_noise_model_parse(a->noise_model, &c->noise_model) != CIM_OK)
-        return cli_usage_error(cmd, "--noise-model '%s': expected additive or proportional",
+        return xbar_error(a, cmd, "--noise-model '%s': expected additive or proportional",
                                a->noise_model);
     if (a->drift_nu != NULL) {
         char *end;
         c->drift_nu_mean = strtod(a->drift_nu, &end);
         if (end == a->drift_nu || *end != ',' ||
             (c->drift_nu_std = strtod(end + 1, &end), *end != '\0'))
-            return cli_usage_error(cmd, "--drift-nu '%s': expected MEAN,STD, e.g. 0.05,0.01",
+            return xbar_error(a, cmd, "--drift-nu '%s': expected MEAN,STD, e.g. 0.05,0.01",
                                    a->drift_nu);
     }
     c->cell_bits = a->cell_bits;
@@ -187,7 +207,7 @@ int cli_xbar_config(const struct cli_xbar_args *a, const char *cmd, struct cim_x
         errno = 0;
         c->on_off = inf ? (double)INFINITY : strtod(a->on_off, &end);
         if (!inf && (end == a->on_off || *end != '\0' || errno == ERANGE || !(c->on_off > 1.0)))
-            return cli_usage_error(cmd, "--on-off '%s': expected a ratio above 1, or inf",
+            return xbar_error(a, cmd, "--on-off '%s': expected a ratio above 1, or inf",
                                    a->on_off);
     }
     c->prog_noise = a->prog_noise;
@@ -200,7 +220,7 @@ int cli_xbar_config(const struct cli_xbar_args *a, const char *cmd, struct cim_x
     c->seed = a->seed;
     struct cim_err err = {0};
     if (cim_xbar_config_check(c, &err) != CIM_OK)
-        return cli_usage_error(cmd, "%s", err.msg);
+        return xbar_error(a, cmd, "%s", err.msg);
     return CLI_EXIT_OK;
 }
 
@@ -215,19 +235,19 @@ int cli_energy_config(const struct cli_xbar_args *a, const char *cmd, struct cim
         const size_t len = end != NULL ? (size_t)(end - s) : strlen(s);
         char name[64], *stop;
         if (eq == NULL || (end != NULL && eq > end) || eq == s || (size_t)(eq - s) >= sizeof name)
-            return cli_usage_error(cmd, "--energy-params '%s': expected NAME=VALUE,... (names in "
+            return xbar_error(a, cmd, "--energy-params '%s': expected NAME=VALUE,... (names in "
                                    "docs/ENERGY.md)", a->energy_params);
         memcpy(name, s, (size_t)(eq - s));
         name[eq - s] = '\0';
         errno = 0;
         const double v = strtod(eq + 1, &stop);
         if (stop == eq + 1 || stop != s + len || errno != 0)
-            return cli_usage_error(cmd, "--energy-params: %s: expected a number after '='", name);
+            return xbar_error(a, cmd, "--energy-params: %s: expected a number after '='", name);
         struct cim_err err = {0};
         if (cim_energy_param_set(e, name, v, &err) != CIM_OK)
-            return cli_usage_error(cmd, "--energy-params: %s", err.msg);
+            return xbar_error(a, cmd, "--energy-params: %s", err.msg);
         if (end != NULL && end[1] == '\0')
-            return cli_usage_error(cmd, "--energy-params '%s': expected NAME=VALUE,... with "
+            return xbar_error(a, cmd, "--energy-params '%s': expected NAME=VALUE,... with "
                                    "nothing after the last comma", a->energy_params);
         s += len + (end != NULL);
     }
@@ -379,6 +399,40 @@ int cli_config_file_args(const char *path, const struct cli_opt *opts, int nopts
     return CIM_OK;
 }
 
+/* The largest number of "--key=value" arguments a configuration file adds. */
+#define CONFIG_ARGS_MAX 256
+
+int cli_opts_parse_config(const struct cli_usage *u, int argc, char **argv, struct cli_opt *opts,
+                          int n, const char **pos, int max_pos, int *npos, const char **config,
+                          json_t **store)
+{
+    *config = NULL;
+    *store = NULL;
+    *npos = 0;
+    /* --config first: its options go before the command line's, and a bad
+     * value in it is a bad file (exit 1) whose message names the file */
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0)
+            break;
+        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+            *config = argv[i + 1];
+        else if (strncmp(argv[i], "--config=", 9) == 0)
+            *config = argv[i] + 9;
+    }
+    if (*config != NULL) {
+        char *args[CONFIG_ARGS_MAX];
+        int nargs = 0;
+        struct cim_err err = {0};
+        args[nargs++] = argv[0];
+        if (cli_config_file_args(*config, opts, n, args, CONFIG_ARGS_MAX, &nargs, store, &err) !=
+            CIM_OK)
+            return cli_fail(&err);
+        const int rc = cli_opts_parse_file(u, *config, nargs, args, opts, n);
+        if (rc != CLI_EXIT_OK)
+            return rc;
+    }
+    return cli_opts_parse(u, argc, argv, opts, n, pos, max_pos, npos);
+}
 
 /* ---- one run ------------------------------------------------------------------ */
 

@@ -29,6 +29,12 @@ struct cli_xbar_args {
     int cell_bits, dac_bits, adc_bits, periph_bits, saturate, drift_comp;
     double prog_noise, read_noise, drift_t, drift_t0, saf0, saf1;
     uint64_t seed;
+    /* Where the values came from, for messages (cli_opt_error()): the --config
+     * file and the option table it and the command line were parsed into;
+     * NULL: everything from the command line. */
+    const char *config;
+    const struct cli_opt *opts;
+    int nopts;
 };
 
 /* The options of a run over the test set that are not the crossbar's:
@@ -52,11 +58,14 @@ void cli_xbar_args_default(struct cli_xbar_args *a);
 int cli_xbar_opts(struct cli_xbar_args *a, struct cli_opt *opts);
 
 /* The configuration of the arguments; CLI_EXIT_OK, or CLI_EXIT_USAGE after a
- * one-line "cim CMD: reason" naming the option. */
+ * one-line "cim CMD: reason" naming the option; CLI_EXIT_FAIL after
+ * "cim CMD: FILE: \"key\" reason" when the value at fault came from the
+ * configuration file a->config. */
 int cli_xbar_config(const struct cli_xbar_args *a, const char *cmd, struct cim_xbar_config *c);
 
 /* The energy model of the arguments: the defaults with --energy-params
- * applied; CLI_EXIT_OK, or CLI_EXIT_USAGE after a one-line message. */
+ * applied; CLI_EXIT_OK, or CLI_EXIT_USAGE after a one-line message
+ * (CLI_EXIT_FAIL naming the file, as cli_xbar_config() does). */
 int cli_energy_config(const struct cli_xbar_args *a, const char *cmd, struct cim_energy_config *e);
 
 /* Every energy parameter as one "name=value,..." string (a new reference),
@@ -80,6 +89,19 @@ int cli_xbar_precision(const struct nn_model *m, int wbits, int abits, const cha
  * a message naming the file and the key. */
 int cli_config_file_args(const char *path, const struct cli_opt *opts, int nopts, char **out,
                          int max, int *n, json_t **store, struct cim_err *err);
+
+/* Parse a command line that may name a JSON configuration file with
+ * --config FILE.json (an option of `opts`): the file's options first
+ * (cli_opts_parse_file()), then the command line, which wins (cli_opts_parse()).
+ * *config is the file's path or NULL. The string options borrow the file's
+ * strings from *store: the caller keeps it until it is done with the options
+ * and then frees it with json_decref() (NULL without a file; set also on
+ * failure). Returns what cli_opts_parse() returns, or CLI_EXIT_FAIL after a
+ * one-line message naming the file when it cannot be read or holds a bad
+ * value. */
+int cli_opts_parse_config(const struct cli_usage *u, int argc, char **argv, struct cli_opt *opts,
+                          int n, const char **pos, int max_pos, int *npos, const char **config,
+                          json_t **store);
 
 /* ---- one run ------------------------------------------------------------------ */
 

@@ -9,6 +9,22 @@
  *     if (data_atomic_begin(&a, "model.h5", &err) != CIM_OK) ...
  *     ... write everything to a.tmp_path ...
  *     if (ok) rc = data_atomic_commit(&a, &err); else data_atomic_abort(&a);
+ *
+ * Stale temporary files. A process killed between begin and commit (SIGKILL,
+ * power loss) leaves its temporary file behind. The temporary name says who
+ * wrote it: "<dir>/.<base>.tmp-<pid>-<n>-<tag>", the writer's pid, a counter
+ * within the process and an 8-hex-digit tag of its process table (a hash of
+ * the host name and the PID namespace). Each successful commit of NAME removes
+ * the temporary files of NAME whose writer is certainly dead: same tag (so the
+ * pid means the same process table as ours), a pid other than our own (one of
+ * our threads may be writing), and kill(pid, 0) failing with ESRCH. Files of a
+ * live process are kept, so two cims writing the same name in one directory,
+ * or MPI ranks on one host, never lose each other's file; ranks on another
+ * host or in another container have another tag and their files are never
+ * judged. A reused pid only delays the removal. `cim train` and `cim sweep`
+ * also clean the names of their outputs when they start (data_atomic_clean()),
+ * so rerunning or resuming a killed command clears what the kill left even
+ * for an output it does not write again.
  */
 #ifndef CIM_DATA_ATOMIC_H
 #define CIM_DATA_ATOMIC_H
@@ -19,7 +35,7 @@
 
 struct data_atomic {
     char path[DATA_PATH_MAX];     /* final name */
-    char tmp_path[DATA_PATH_MAX]; /* "<dir>/.<base>.tmp-<pid>-<n>" */
+    char tmp_path[DATA_PATH_MAX]; /* "<dir>/.<base>.tmp-<pid>-<n>-<tag>" */
 };
 
 /* Choose a temporary name beside `path` (same directory, hence same file system,
@@ -35,7 +51,8 @@ struct data_atomic {
 int data_atomic_begin(struct data_atomic *a, const char *path, struct cim_err *err);
 
 /* fsync the temporary file, rename it over `path`, then fsync the directory
- * (best effort: some file systems refuse it). CIM_OK, after which a->tmp_path is
+ * (best effort: some file systems refuse it) and remove the stale temporary
+ * files of `path` (data_atomic_clean()). CIM_OK, after which a->tmp_path is
  * empty; CIM_EIO with a message naming `path` when the temporary file is missing,
  * cannot be synced or cannot be renamed, in which case it has been removed. */
 int data_atomic_commit(struct data_atomic *a, struct cim_err *err);
@@ -43,5 +60,9 @@ int data_atomic_commit(struct data_atomic *a, struct cim_err *err);
 /* Remove the temporary file, if any, and forget it; accepts NULL, a begun but
  * never written `a`, and repeated calls. */
 void data_atomic_abort(struct data_atomic *a);
+
+/* Remove the temporary files beside `path` whose writer is dead (see the top
+ * of this file); best effort, silent. Accepts NULL. */
+void data_atomic_clean(const char *path);
 
 #endif

@@ -570,7 +570,7 @@ START_TEST(test_config)
     config_fails("{\"adc-bits\": -1}", EXIT_FILE, "expected an integer from 0 to 24");
     config_fails("{\"adc-bits\": 4294967302}", EXIT_FILE, "expected an integer from 0 to 24");
     config_fails("{\"read-noise\": -0.5}", EXIT_FILE, "expected a number from 0");
-    config_fails("{\"images\": 0}", EXIT_FILE, "--images");
+    config_fails("{\"images\": 0}", EXIT_FILE, "\"images\" '0'");
     /* arrays and objects where a value belongs */
     config_fails("{\"array\": [128, 128]}", EXIT_FILE, "expects a number or a string");
     config_fails("{\"adc-bits\": {\"value\": 6}}", EXIT_FILE, "expects a number or a string");
@@ -585,10 +585,37 @@ START_TEST(test_config)
         n += snprintf(big + n, sizeof big - (size_t)n, ",adc_fom_walden=1e-14");
     snprintf(big + n, sizeof big - (size_t)n, "\"}");
     config_fails(big, EXIT_FILE, "too long");
-    /* values that parse but do not make a crossbar: the option is named */
-    config_fails_naming("{\"array\": \"0x0\"}", EXIT_USAGE, "--array", "expected ROWSxCOLS");
-    config_fails_naming("{\"saf0\": 0.7, \"saf1\": 0.7}", EXIT_USAGE, "--saf0",
-                        "at most 1");
+    /* values that parse but do not make a crossbar: the file and its key are
+     * named (a bad file, exit 1), as they are for a value that does not parse */
+    config_fails("{\"array\": \"0x0\"}", EXIT_FILE, "\"array\" '0x0': expected ROWSxCOLS");
+    config_fails("{\"array\": \"4x4\"}", EXIT_FILE,
+                 "\"array\" 4x4: expected ROWSxCOLS, each 8..4096");
+    config_fails("{\"saf0\": 0.7, \"saf1\": 0.7}", EXIT_FILE, "\"saf0\" 0.7");
+    config_fails("{\"adc-range\": \"percentile:0\"}", EXIT_FILE,
+                 "\"adc-range\" percentile:0: expected P in (0, 100]");
+    config_fails("{\"drift-nu\": \"0.05,-1\"}", EXIT_FILE, "\"drift-nu\" 0.05,-1");
+    config_fails("{\"energy-params\": {\"frobnicate\": 2}}", EXIT_FILE,
+                 "\"energy-params\": energy parameter \"frobnicate\"");
+    /* the same values on the command line: bad usage naming the option, not the
+     * file, also when they override a good value of the file (and a good value
+     * on the command line overrides a bad one of the file) */
+    const char *good = test_tmp("good.json"), *bad = test_tmp("bad.json");
+    const char *good_text = "{\"array\": \"64x64\"}", *bad_text = "{\"array\": \"0x0\"}";
+    write_plain(good, (const uint8_t *)good_text, strlen(good_text));
+    write_plain(bad, (const uint8_t *)bad_text, strlen(bad_text));
+    const struct cli_run *r = expect_error(
+        (const char *[]){"infer", lenet5(), "--config", good, "--array", "0x0", NULL}, EXIT_USAGE,
+        "cim infer: --array '0x0': expected ROWSxCOLS");
+    ck_assert_msg(strstr(r->err, "good.json") == NULL, "%s", r->err);
+    expect_error((const char *[]){"infer", lenet5(), "--config", bad, "--array", "64x64",
+                                  "--saf0", "0.7", "--saf1", "0.7", NULL},
+                 EXIT_USAGE, "cim infer: --saf0 0.7");
+    expect_error((const char *[]){"infer", lenet5(), "--config", good, "--adc-range",
+                                  "percentile:0", NULL},
+                 EXIT_USAGE, "cim infer: --adc-range percentile:0");
+    expect_error((const char *[]){"infer", lenet5(), "--config", good, "--energy-params",
+                                  "frobnicate=2", NULL},
+                 EXIT_USAGE, "cim infer: --energy-params: energy parameter");
     /* a missing config file */
     expect_bad((const char *[]){"infer", lenet5(), "--config", test_tmp("none.json"), NULL},
                EXIT_FILE, "none.json", "No such file");

@@ -165,6 +165,34 @@ int test_run_cim_killed_at(const char *const *args, const char *path)
     return killed;
 }
 
+double test_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+int test_run_cim_killed_after(const char *const *args, double seconds, int *status)
+{
+    const double t0 = test_now();
+    pid_t pid = spawn_cim(args, "/dev/null", "/dev/null");
+    for (;;) {
+        int st;
+        if (waitpid(pid, &st, WNOHANG) == pid) {
+            if (status != NULL)
+                *status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+            return 0;
+        }
+        if (test_now() - t0 >= seconds)
+            break;
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    return 1;
+}
+
 const char *test_tmp(const char *name)
 {
     static char buf[8][600];

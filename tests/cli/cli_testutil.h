@@ -56,6 +56,15 @@ const struct cli_run *expect_error(const char *const *args, int code, const char
  * s). Returns 1 when it was killed, 0 when it ended first. */
 int test_run_cim_killed_at(const char *const *args, const char *path);
 
+/* Start $CIM_BIN with the arguments (output discarded) and kill it with
+ * SIGKILL `seconds` after it started, unless it ends first (polled every
+ * millisecond). Returns 1 when it was killed, 0 when it ended first, its exit
+ * status (or 128 + signal) then in *status when status is not NULL. */
+int test_run_cim_killed_after(const char *const *args, double seconds, int *status);
+
+/* A monotonic clock, in seconds. */
+double test_now(void);
+
 /* "<scratch dir>/<name>", in one of 8 rotating buffers. */
 const char *test_tmp(const char *name);
 

@@ -20,6 +20,7 @@
 
 #include <jansson.h>
 
+#include "data/dataset.h"
 #include "data/model_file.h"
 #include "cli/cli_testutil.h"
 #include "testutil.h"
@@ -492,8 +493,10 @@ START_TEST(test_infer)
     expect_error((const char *[]){"infer", model, "--array", "12\nx4", NULL}, 2, "12?x4");
     const char *cfg = test_tmp("xbar.json");
     f = fopen(cfg, "w");
-    fputs("{\"adc-bits\": 3, \"array\": \"64x64\", \"drift-comp\": true, \"read-noise\": 0.01}\n",
-          f);
+    /* "data": a string option used long after parsing (it pointed into freed
+     * memory once; the ASan build and valgrind see it) */
+    fprintf(f, "{\"adc-bits\": 3, \"array\": \"64x64\", \"drift-comp\": true, "
+            "\"read-noise\": 0.01, \"data\": \"%s\"}\n", data_dir_resolve(NULL));
     fclose(f);
     test_run_cim(&r, (const char *[]){"infer", model, "--config", cfg, "--adc-bits", "7", "--images",
                                  "200", "--json", NULL});

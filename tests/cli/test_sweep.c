@@ -544,11 +544,70 @@ START_TEST(test_sweep_energy_pareto)
 }
 END_TEST
 
+static void write_config(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    ck_assert_int_eq(fclose(f), 0);
+}
+
+/* --config: the file fixes options as in cim infer and the command line wins; a
+ * value found wrong after merging names the file and its key when it came from
+ * the file (exit 1), the option when it came from the command line, --vary
+ * included (exit 2). */
+START_TEST(test_sweep_config)
+{
+    const char *m = model(), *o = test_tmp("cfg-never");
+    const char *bad = test_tmp("sweep-bad.json"), *good = test_tmp("sweep-good.json");
+    write_config(bad, "{\"array\": \"4x4\", \"adc-range\": \"percentile:0\"}\n");
+    write_config(good, "{\"array\": \"64x64\", \"images\": 50, \"calib\": 16, "
+                       "\"adc-range\": \"max\", \"prog-noise\": 0.02, \"quiet\": true}\n");
+    const struct cli_run *e;
+    expect_error((const char *[]){"sweep", m, "--config", bad, "--vary", "adc-bits=4,5", "--out",
+                                  o, NULL},
+                 1, "sweep-bad.json: \"array\" 4x4: expected ROWSxCOLS, each 8..4096");
+    e = expect_error((const char *[]){"sweep", m, "--config", bad, "--array", "8x9000", "--vary",
+                                      "adc-bits=4,5", "--out", o, NULL},
+                     2, "cim sweep: --array 8x9000: expected ROWSxCOLS");
+    ck_assert_msg(strstr(e->err, "json") == NULL, "%s", e->err);
+    e = expect_error((const char *[]){"sweep", m, "--config", bad, "--array", "64x64", "--vary",
+                                      "adc-bits=4,5", "--out", o, NULL},
+                     1, "sweep-bad.json: \"adc-range\" percentile:0");
+    /* a varied value overrides the file's */
+    e = expect_error((const char *[]){"sweep", m, "--config", good, "--vary", "array=8x8,4x4",
+                                      "--out", o, NULL},
+                     2, "cim sweep: --array 4x4: expected ROWSxCOLS");
+    ck_assert_msg(strstr(e->err, "json") == NULL, "%s", e->err);
+    expect_error((const char *[]){"sweep", m, "--config", bad, "--vary", "array=8x8,4x4",
+                                  "--out", o, NULL},
+                 1, "sweep-bad.json: \"adc-range\" percentile:0");
+    ck_assert(!test_exists(test_tmp("cfg-never.h5")) && !test_exists(test_tmp("cfg-never.csv")));
+
+    /* the file's options are those of the command line */
+    const char *a = test_tmp("cfg-a"), *b = test_tmp("cfg-b");
+    int st = run((const char *[]){"sweep", m, "--config", good, "--vary", "adc-bits=5,6",
+                                  "--images", "40", "--out", a, NULL});
+    ck_assert_msg(st == 0, "sweep --config: %s", r.err);
+    st = run((const char *[]){"sweep", m, "--array", "64x64", "--images", "40", "--calib", "16",
+                              "--adc-range", "max", "--prog-noise", "0.02", "--quiet", "--vary",
+                              "adc-bits=5,6", "--out", b, NULL});
+    ck_assert_msg(st == 0, "sweep: %s", r.err);
+    char pa[700], pb[700];
+    snprintf(pa, sizeof pa, "%s.csv", a);
+    snprintf(pb, sizeof pb, "%s.csv", b);
+    read_file(pa, csv_a);
+    read_file(pb, csv_b);
+    ck_assert_str_eq(csv_a, csv_b);
+}
+END_TEST
+
 static Suite *cli_suite(void)
 {
     Suite *s = suite_create("cli");
     TCase *t = tcase_create("sweep");
     tcase_add_test(t, test_sweep_usage);
+    tcase_add_test(t, test_sweep_config);
     tcase_add_test(t, test_sweep_store);
     tcase_add_test(t, test_sweep_threads);
     tcase_add_test(t, test_sweep_resume_after_kill);

@@ -3,8 +3,10 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "data/atomic.h"
@@ -56,7 +58,7 @@ START_TEST(test_commit_creates_file)
     ck_assert_int_eq(data_atomic_begin(&a, path, &err), CIM_OK);
     ck_assert_str_eq(a.path, path);
 
-    /* "<dir>/.<base>.tmp-<pid>-<n>" */
+    /* "<dir>/.<base>.tmp-<pid>-<n>-<tag>" */
     char prefix[900];
     snprintf(prefix, sizeof prefix, "%s/.out.txt.tmp-%ld-", scratch_dir, (long)getpid());
     ck_assert_msg(strncmp(a.tmp_path, prefix, strlen(prefix)) == 0, "temporary name %s",
@@ -281,6 +283,85 @@ START_TEST(test_rename_failure_removes_temporary)
 }
 END_TEST
 
+/* A pid that is certainly dead: a child that has exited and been reaped (its
+ * pid is not reused this soon: the kernel hands out pids in increasing order). */
+static pid_t dead_pid(void)
+{
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0)
+        _exit(0);
+    ck_assert_int_eq(waitpid(pid, NULL, 0), pid);
+    return pid;
+}
+
+/* Create scratch file ".<base>.tmp-<pid>-<n><rest>" (rest: "-<tag>" or other). */
+static const char *tmp_file(const char *base, long pid, int n, const char *rest)
+{
+    char name[300];
+    snprintf(name, sizeof name, ".%s.tmp-%ld-%d%s", base, pid, n, rest);
+    const char *p = scratch(name);
+    write_text(p, "half");
+    return p;
+}
+
+/* A commit removes the temporary files of its name whose writer is dead, and
+ * keeps those of live writers (another process, or this one), of another
+ * process table (tag), of another form and of other names. */
+START_TEST(test_stale_temporaries)
+{
+    scratch_begin();
+    struct cim_err err = {0};
+    struct data_atomic a;
+    char path[600];
+    snprintf(path, sizeof path, "%s", scratch("out.txt"));
+    ck_assert_int_eq(data_atomic_begin(&a, path, &err), CIM_OK);
+    char tag[16];
+    const char *t = strrchr(a.tmp_path, '-');
+    ck_assert_ptr_nonnull(t);
+    snprintf(tag, sizeof tag, "%s", t);
+    ck_assert_int_eq(strlen(tag), 9);
+
+    const pid_t dead = dead_pid();
+    pid_t live = fork();
+    ck_assert_int_ge(live, 0);
+    if (live == 0) {
+        pause();
+        _exit(0);
+    }
+    char stale[600], alive[600], mine[600], other_tag[600], old_form[600], other_name[600];
+    snprintf(stale, sizeof stale, "%s", tmp_file("out.txt", dead, 3, tag));
+    snprintf(alive, sizeof alive, "%s", tmp_file("out.txt", live, 0, tag));
+    snprintf(mine, sizeof mine, "%s", tmp_file("out.txt", getpid(), 999, tag));
+    snprintf(other_tag, sizeof other_tag, "%s",
+             tmp_file("out.txt", dead, 4, strcmp(tag, "-00000000") ? "-00000000" : "-11111111"));
+    snprintf(old_form, sizeof old_form, "%s", tmp_file("out.txt", dead, 5, ""));
+    snprintf(other_name, sizeof other_name, "%s", tmp_file("out.txt2", dead, 6, tag));
+    ck_assert_int_eq(scratch_count(), 6);
+
+    write_text(a.tmp_path, "2.385\n");
+    ck_assert_int_eq(data_atomic_commit(&a, &err), CIM_OK);
+    assert_text(path, "2.385\n");
+    ck_assert_msg(access(stale, F_OK) == -1, "%s survived the commit", stale);
+    ck_assert_int_eq(access(alive, F_OK), 0);
+    ck_assert_int_eq(access(mine, F_OK), 0);
+    ck_assert_int_eq(access(other_tag, F_OK), 0);
+    ck_assert_int_eq(access(old_form, F_OK), 0);
+    ck_assert_int_eq(access(other_name, F_OK), 0);
+
+    /* once its writer is gone, the next clean takes it */
+    ck_assert_int_eq(kill(live, SIGKILL), 0);
+    ck_assert_int_eq(waitpid(live, NULL, 0), live);
+    data_atomic_clean(path);
+    ck_assert_int_eq(access(alive, F_OK), -1);
+    ck_assert_int_eq(access(mine, F_OK), 0);
+    ck_assert_int_eq(scratch_count(), 5);
+    data_atomic_clean(NULL);
+    data_atomic_clean("");
+    scratch_end();
+}
+END_TEST
+
 static Suite *data_suite(void)
 {
     Suite *s = suite_create("data");
@@ -299,6 +380,7 @@ static Suite *data_suite(void)
     tcase_add_test(tc, test_bad_names);
     tcase_add_test(tc, test_commit_without_temporary);
     tcase_add_test(tc, test_rename_failure_removes_temporary);
+    tcase_add_test(tc, test_stale_temporaries);
     suite_add_tcase(s, tc);
     return s;
 }
