@@ -10,7 +10,6 @@ Run with Debian's interpreter, which carries python3-torch:
 Exit status: 0 ok, 2 bad options, 77 torch not importable (a "skip" for test drivers).
 """
 
-import argparse
 import json
 import os
 import sys
@@ -18,22 +17,15 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
 import fmnist  # noqa: E402  (tools/fmnist.py: the IDX reader cim's Python tools share)
+from usage import Parser  # noqa: E402  (one-line usage errors, exit 2)
 
 RANDOM_POOL = 8192
 INFER_BATCH = 1000
 INFER_WARMUP = 3
 
 
-class OneLineParser(argparse.ArgumentParser):
-    # argparse normally prints the whole usage block; callers (scripts, CI
-    # logs) want a single line they can show verbatim.
-    def error(self, message):
-        sys.stderr.write("torch_train.py: error: %s\n" % message)
-        sys.exit(2)
-
-
 def parse_args(argv):
-    p = OneLineParser(description="PyTorch training/inference throughput reference.")
+    p = Parser(description="PyTorch training/inference throughput reference.")
     p.add_argument("--model", choices=("lenet5", "mlp"), default="lenet5")
     p.add_argument("--batch", type=int, default=128)
     p.add_argument("--threads", type=int, default=2)

@@ -33,3 +33,23 @@ const char *test_tmpdir(void)
     }
     return tmp_dir;
 }
+
+int test_run_suite(Suite *s)
+{
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_ENV);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
+int test_python_has(const char *modules, const char *packages)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, TEST_PYTHON " -c 'import %s' >/dev/null 2>&1", modules);
+    if (system(cmd) == 0)
+        return 1;
+    printf("skipped: " TEST_PYTHON " cannot import %s (Debian: %s; scripts/setup.sh installs "
+           "them)\n", modules, packages);
+    return 0;
+}

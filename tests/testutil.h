@@ -15,12 +15,20 @@
 #define CIM_TEST_MAIN(suite_fn)                                                      \
     int main(void)                                                                   \
     {                                                                                \
-        SRunner *sr = srunner_create(suite_fn());                                    \
-        srunner_run_all(sr, CK_ENV);                                                 \
-        int failed = srunner_ntests_failed(sr);                                      \
-        srunner_free(sr);                                                            \
-        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;                            \
+        return test_run_suite(suite_fn());                                           \
     }
+
+/* The Python that tests of cim's Python tools use: Debian's, which carries the
+ * python3-* packages (a python3 earlier on PATH may not). */
+#define TEST_PYTHON "/usr/bin/python3"
+
+/* Run suite s (taking it) with CK_ENV; main's exit status. */
+int test_run_suite(Suite *s);
+
+/* Whether TEST_PYTHON imports `modules` ("torch, h5py"); when it does not,
+ * prints one line naming the Debian `packages` that bring them, for a test
+ * program that then exits 77 (meson's skip). */
+int test_python_has(const char *modules, const char *packages);
 
 /* A scratch directory for this test program, created on first use under
  * $TMPDIR (or /tmp); the caller appends file names. */

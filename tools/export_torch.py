@@ -29,7 +29,6 @@ Without "quant" the file is FP32 (`cim eval --ptq R` quantizes it after training
 Importable: export(model, path, quant=None, ...). The file is written under a
 temporary name in the target directory and renamed, so no partial file is left.
 """
-import argparse
 import os
 import sys
 import tempfile
@@ -38,6 +37,9 @@ import h5py
 import numpy as np
 import torch
 from torch import nn
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from usage import Parser  # noqa: E402
 
 SCHEMES = ("nested", "nested-round", "independent")
 SUPPORTED = "Linear, Conv2d, ReLU, MaxPool2d, Flatten, Identity, Dropout"
@@ -292,15 +294,8 @@ def export(model, path, quant=None, input_shape=(1, 28, 28), architecture="torch
         raise
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):
-        """Bad usage: one line and exit 2, as cim's own."""
-        print(f"{self.prog}: {message}", file=sys.stderr)
-        sys.exit(2)
-
-
 def main(argv):
-    ap = _Parser(prog="export_torch.py",
+    ap = Parser(prog="export_torch.py",
                                  description="Write a torch.save'd nn.Sequential (and its "
                                  "quantization steps) as a cim HDF5 model file.")
     ap.add_argument("model", help="MODEL.pt: an nn.Sequential or {'model': ..., 'quant': ...}")

@@ -29,7 +29,6 @@ Quantization, precision p, as in cim's quant/quantizer.c and nn/quantize.c:
   bias, ReLU and max pooling stay FP32.
 Only the order of float32 summation differs from cim's sgemm.
 """
-import argparse
 import json
 import os
 import sys
@@ -41,6 +40,7 @@ from torch import nn
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fmnist  # noqa: E402
+from usage import Parser  # noqa: E402
 
 
 class CimFileError(Exception):
@@ -223,15 +223,8 @@ def evaluate_file(path, data_dir=None):
     return res
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):
-        """Bad usage: one line and exit 2, as cim's own."""
-        print(f"{self.prog}: {message}", file=sys.stderr)
-        sys.exit(2)
-
-
 def main(argv):
-    ap = _Parser(prog="import_torch.py",
+    ap = Parser(prog="import_torch.py",
                                  description="Load a cim HDF5 model into PyTorch; evaluate "
                                  "it in FP32 and at its stored precisions.")
     ap.add_argument("file", help="FILE.h5, a cim model file")

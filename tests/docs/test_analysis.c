@@ -14,7 +14,6 @@
 
 #include "testutil.h"
 
-#define PYTHON "/usr/bin/python3"
 #define DOC_MAX (1 << 16)
 #define OUT_MAX (1 << 16)
 #define BLOCKS_MAX 8
@@ -97,7 +96,8 @@ static int run_python(const char *code, int index)
     ck_assert_ptr_nonnull(f);
     fputs(code, f);
     ck_assert_int_eq(fclose(f), 0);
-    snprintf(cmd, sizeof cmd, "cd '%s' && MPLBACKEND=Agg " PYTHON " '%s' 2>&1", workdir(), script);
+    snprintf(cmd, sizeof cmd, "cd '%s' && MPLBACKEND=Agg " TEST_PYTHON " '%s' 2>&1", workdir(),
+             script);
     FILE *p = popen(cmd, "r");
     ck_assert_ptr_nonnull(p);
     size_t n = fread(out, 1, sizeof out - 1, p);
@@ -152,15 +152,8 @@ static Suite *docs_suite(void)
 
 int main(void)
 {
-    if (system(PYTHON " -c 'import pandas, h5py, matplotlib' >/dev/null 2>&1") != 0) {
-        printf("skipped: " PYTHON " cannot import pandas, h5py and matplotlib (Debian: "
-               "python3-pandas python3-h5py python3-matplotlib; scripts/setup.sh installs "
-               "them)\n");
+    if (!test_python_has("pandas, h5py, matplotlib",
+                         "python3-pandas python3-h5py python3-matplotlib"))
         return 77;
-    }
-    SRunner *sr = srunner_create(docs_suite());
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return test_run_suite(docs_suite());
 }

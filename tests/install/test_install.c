@@ -352,9 +352,6 @@ int main(void)
         skipped++;
     }
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    const int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed != 0 ? EXIT_FAILURE : skipped != 0 ? 77 : EXIT_SUCCESS;
+    const int status = test_run_suite(s);
+    return status != EXIT_SUCCESS ? status : skipped != 0 ? 77 : EXIT_SUCCESS;
 }

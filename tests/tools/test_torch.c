@@ -27,7 +27,6 @@
 
 /* Debian's python, where python3-torch installs; a python3 first on PATH (a
  * pyenv, a venv) may lack torch. */
-#define PYTHON "/usr/bin/python3"
 
 /* Test images on which PyTorch's count of correct predictions may differ from
  * cim's. PyTorch and cim sum the same float32 products in different orders
@@ -65,7 +64,7 @@ static const char *src(const char *rel)
 /* Run a Python script of the tree with up to 6 arguments; assert exit 0. */
 static void python(struct cli_run *r, const char *script, const char *const *args)
 {
-    const char *argv[9] = {PYTHON, src(script)};
+    const char *argv[9] = {TEST_PYTHON, src(script)};
     for (int i = 0; i < 6 && args[i] != NULL; i++)
         argv[2 + i] = args[i];
     test_run_prog(r, argv);
@@ -207,7 +206,7 @@ START_TEST(test_unsupported)
     snprintf(bad, sizeof bad, "%s/bad.pt", d);
     snprintf(out, sizeof out, "%s/bad.h5", d);
 
-    test_run_prog(&r, (const char *[]){PYTHON, src("tools/export_torch.py"), bad, out, NULL});
+    test_run_prog(&r, (const char *[]){TEST_PYTHON, src("tools/export_torch.py"), bad, out, NULL});
     ck_assert_msg(r.status == 1, "exit %d; stderr: %s", r.status, r.err);
     ck_assert_msg(test_count_lines(r.err) == 1, "expected one line: %s", r.err);
     ck_assert_msg(strstr(r.err, "bad.pt: module 2 (Sigmoid): unsupported") != NULL, "%s", r.err);
@@ -215,7 +214,7 @@ START_TEST(test_unsupported)
     ck_assert_int_eq(dir_entries(d), 1); /* bad.pt alone: no temporary file either */
 
     /* and the importer on a file that is not HDF5 */
-    test_run_prog(&r, (const char *[]){PYTHON, src("tools/import_torch.py"), bad, NULL});
+    test_run_prog(&r, (const char *[]){TEST_PYTHON, src("tools/import_torch.py"), bad, NULL});
     ck_assert_msg(r.status == 1, "exit %d; stderr: %s", r.status, r.err);
     ck_assert_msg(test_count_lines(r.err) == 1, "expected one line: %s", r.err);
     ck_assert_msg(strstr(r.err, "bad.pt: not an HDF5 file") != NULL, "%s", r.err);
@@ -236,14 +235,7 @@ static Suite *tools_suite(void)
 
 int main(void)
 {
-    if (system(PYTHON " -c 'import torch, h5py' >/dev/null 2>&1") != 0) {
-        printf("skipped: %s cannot import torch and h5py; install the Debian packages "
-               "python3-torch and python3-h5py\n", PYTHON);
+    if (!test_python_has("torch, h5py", "python3-torch python3-h5py"))
         return 77;
-    }
-    SRunner *sr = srunner_create(tools_suite());
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return test_run_suite(tools_suite());
 }

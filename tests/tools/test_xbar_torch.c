@@ -25,7 +25,6 @@
 #include "nn/forward.h"
 #include "testutil.h"
 
-#define PYTHON "/usr/bin/python3"
 #define BATCH 500
 
 static int images(void)
@@ -100,7 +99,7 @@ START_TEST(test_ideal_exact)
      * MALLOC_PERTURB_, which makes every large allocation of torch a memset) */
     const char *out = test_tmp("pred.txt");
     snprintf(cmd, sizeof cmd,
-             "env -u MALLOC_PERTURB_ " PYTHON " '%s/bench/xbar_torch.py' '%s' --ideal "
+             "env -u MALLOC_PERTURB_ " TEST_PYTHON " '%s/bench/xbar_torch.py' '%s' --ideal "
              "--images %d --threads 2 --predictions '%s' > /dev/null", src, model, n, out);
     ck_assert_msg(system(cmd) == 0, "%s failed", cmd);
     FILE *f = fopen(out, "r");
@@ -131,14 +130,7 @@ static Suite *tools_suite(void)
 
 int main(void)
 {
-    if (system(PYTHON " -c 'import torch, h5py, numpy' > /dev/null 2>&1") != 0) {
-        printf("skip: " PYTHON " cannot import torch, h5py and numpy (Debian python3-torch, "
-               "python3-h5py, python3-numpy)\n");
+    if (!test_python_has("torch, h5py, numpy", "python3-torch python3-h5py python3-numpy"))
         return 77;
-    }
-    SRunner *sr = srunner_create(tools_suite());
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return test_run_suite(tools_suite());
 }
