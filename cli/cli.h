@@ -71,6 +71,15 @@ int cli_opts_parse(const struct cli_usage *u, int argc, char **argv, struct cli_
 int cli_opts_parse_file(const struct cli_usage *u, const char *file, int argc, char **argv,
                         struct cli_opt *opts, int n);
 
+/* Take every value of an option that may repeat (`--vary`, `--fix`) out of
+ * argv[0..argc): "--NAME V" and "--NAME=V" go to vals (at most max_vals), the
+ * rest, argv[0] first, to rest (at most max_rest), for cli_opts_parse().
+ * `name` is "--vary", `metavar` what a value looks like ("NAME=LIST");
+ * CLI_EXIT_OK or a usage error of command `cmd` naming the option. */
+int cli_opts_take(const char *cmd, const char *name, const char *metavar, int argc, char **argv,
+                  const char **vals, int max_vals, int *nvals, char **rest, int max_rest,
+                  int *nrest);
+
 /* Report `msg`, a reason that starts with the name of the option at fault
  * ("--adc-bits 0: ..."), found after the command line and configuration file
  * `file` (may be NULL) were merged into `opts`. When the option's value came

@@ -20,6 +20,9 @@
 #include "data/model_file.h"
 #include "data/sweep_file.h"
 
+/* Arguments of cim plot: far more than its options can use. */
+#define PLOT_ARGS_MAX 64
+
 /* Option names as the sweep stores them: "adc_bits" is "adc-bits". */
 static void canonical(const char *in, char *out, size_t size)
 {
@@ -41,31 +44,20 @@ static int varies(const struct data_sweep *s, const char *name)
  * CLI_EXIT_OK or a usage error. */
 static int split_fix(int argc, char **argv, char (*fix)[96], int *nfix, char **args, int *nargs)
 {
-    *nfix = *nargs = 0;
-    for (int i = 0; i < argc && *nargs < 64; i++) {
-        const char *v = NULL;
-        if (i > 0 && strcmp(argv[i], "--fix") == 0) {
-            if (i + 1 >= argc)
-                return cli_usage_error("plot", "--fix: missing value NAME=VALUE");
-            v = argv[++i];
-        } else if (i > 0 && strncmp(argv[i], "--fix=", 6) == 0) {
-            v = argv[i] + 6;
-        } else {
-            args[(*nargs)++] = argv[i];
-            continue;
-        }
-        const char *eq = strchr(v, '=');
+    const char *vals[CLI_SWEEP_FIX_MAX];
+    int rc = cli_opts_take("plot", "--fix", "NAME=VALUE", argc, argv, vals, CLI_SWEEP_FIX_MAX,
+                           nfix, args, PLOT_ARGS_MAX, nargs);
+    for (int i = 0; i < *nfix && rc == CLI_EXIT_OK; i++) {
+        const char *v = vals[i], *eq = strchr(v, '=');
         if (eq == NULL || eq == v || eq[1] == '\0' || strlen(v) >= 96)
             return cli_usage_error("plot", "--fix '%s': expected NAME=VALUE, e.g. read-noise=0",
                                    v);
-        if (*nfix == CLI_SWEEP_FIX_MAX)
-            return cli_usage_error("plot", "--fix: at most %d", CLI_SWEEP_FIX_MAX);
-        snprintf(fix[*nfix], 96, "%s", v);
-        fix[*nfix][eq - v] = '\0';
-        canonical(fix[*nfix], fix[*nfix], 96);
-        fix[(*nfix)++][eq - v] = '=';
+        snprintf(fix[i], 96, "%s", v);
+        fix[i][eq - v] = '\0';
+        canonical(fix[i], fix[i], 96);
+        fix[i][eq - v] = '=';
     }
-    return CLI_EXIT_OK;
+    return rc;
 }
 
 /* The options of the figure that must be varied options of s (x, series, the
@@ -117,7 +109,7 @@ int cmd_plot(int argc, char **argv)
         "stay at one value each (their first in the grid, or --fix), named after the title. "
         "Runs that do not vary --x (another block of a union of grids) are left out."};
     char fix[CLI_SWEEP_FIX_MAX][96];
-    char *args[64];
+    char *args[PLOT_ARGS_MAX];
     int nfix, nargs, npos;
     const char *pos[1];
     int rc = split_fix(argc, argv, fix, &nfix, args, &nargs);

@@ -100,33 +100,6 @@ static char *str_dup(const char *s)
 
 /* ---- arguments ----------------------------------------------------------------- */
 
-/* --vary may repeat: take it out of argv into specs, the rest into args.
- * CLI_EXIT_OK or a usage error. */
-static int split_vary(int argc, char **argv, const char **specs, int *nspec, char **args,
-                      int *nargs)
-{
-    *nspec = *nargs = 0;
-    if (argc > ARGS_MAX)
-        return cli_usage_error("sweep", "%d arguments; at most %d", argc - 1, ARGS_MAX - 1);
-    for (int i = 0; i < argc; i++) {
-        const char *spec = NULL;
-        if (i > 0 && strcmp(argv[i], "--vary") == 0) {
-            if (i + 1 >= argc)
-                return cli_usage_error("sweep", "--vary: missing value NAME=LIST");
-            spec = argv[++i];
-        } else if (i > 0 && strncmp(argv[i], "--vary=", 7) == 0) {
-            spec = argv[i] + 7;
-        } else {
-            args[(*nargs)++] = argv[i];
-            continue;
-        }
-        if (*nspec == CLI_GRID_VARY_MAX)
-            return cli_usage_error("sweep", "--vary: at most %d options", CLI_GRID_VARY_MAX);
-        specs[(*nspec)++] = spec;
-    }
-    return CLI_EXIT_OK;
-}
-
 /* The grid: the study's blocks, each extended by the --vary options (or one
  * block of them); every point's configuration checked. CLI_EXIT_OK or a usage
  * error. */
@@ -196,7 +169,8 @@ static int parse(struct sweep *st, int argc, char **argv)
     const char *specs[CLI_GRID_VARY_MAX];
     char *args[ARGS_MAX];
     int nspec, nargs, npos;
-    int rc = split_vary(argc, argv, specs, &nspec, args, &nargs);
+    int rc = cli_opts_take("sweep", "--vary", "NAME=LIST", argc, argv, specs, CLI_GRID_VARY_MAX,
+                           &nspec, args, ARGS_MAX, &nargs);
     if (rc == CLI_EXIT_OK)
         rc = cli_opts_parse_config(&u, nargs, args, opts, nopts, &st->file, 1, &npos,
                                    &st->config_path, &st->cfg_store);

@@ -177,6 +177,33 @@ int cli_opts_parse_file(const struct cli_usage *u, const char *file, int argc, c
     return opts_parse(u, file, argc, argv, opts, n, none, 0, &npos);
 }
 
+int cli_opts_take(const char *cmd, const char *name, const char *metavar, int argc, char **argv,
+                  const char **vals, int max_vals, int *nvals, char **rest, int max_rest,
+                  int *nrest)
+{
+    const size_t nl = strlen(name);
+    *nvals = *nrest = 0;
+    if (argc > max_rest)
+        return cli_usage_error(cmd, "%d arguments; at most %d", argc - 1, max_rest - 1);
+    for (int i = 0; i < argc; i++) {
+        const char *v = NULL;
+        if (i > 0 && strcmp(argv[i], name) == 0) {
+            if (i + 1 >= argc)
+                return cli_usage_error(cmd, "%s: missing value %s", name, metavar);
+            v = argv[++i];
+        } else if (i > 0 && strncmp(argv[i], name, nl) == 0 && argv[i][nl] == '=') {
+            v = argv[i] + nl + 1;
+        } else {
+            rest[(*nrest)++] = argv[i];
+            continue;
+        }
+        if (*nvals == max_vals)
+            return cli_usage_error(cmd, "%s: at most %d", name, max_vals);
+        vals[(*nvals)++] = v;
+    }
+    return CLI_EXIT_OK;
+}
+
 int cli_opt_error(const char *cmd, const char *file, const struct cli_opt *opts, int n,
                   const char *msg)
 {
