@@ -377,12 +377,13 @@ int cli_config_file_args(const char *path, const struct cli_opt *opts, int nopts
                 if (!json_is_number(x))
                     return cim_err_set(err, CIM_EFORMAT, "%s: \"%s\": \"%s\" expects a number",
                                        path, key, k);
-                at += (size_t)snprintf(buf + at, sizeof buf > at ? sizeof buf - at : 0,
-                                       "%s%s=%.17g", at > strlen(name) + 1 ? "," : "", k,
+                at += (size_t)snprintf(buf + at, sizeof buf - at, "%s%s=%.17g",
+                                       at > strlen(name) + 1 ? "," : "", k,
                                        json_number_value(x));
+                /* stop at the first pair that does not fit: buf + at must stay in buf */
+                if (at >= sizeof buf)
+                    return cim_err_set(err, CIM_EFORMAT, "%s: \"%s\" is too long", path, key);
             }
-            if (at >= sizeof buf)
-                return cim_err_set(err, CIM_EFORMAT, "%s: \"%s\" is too long", path, key);
         } else if (json_is_integer(val)) {
             snprintf(buf, sizeof buf, "%s=%lld", name, (long long)json_integer_value(val));
         } else if (json_is_real(val)) {

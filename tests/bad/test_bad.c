@@ -585,6 +585,13 @@ START_TEST(test_config)
         n += snprintf(big + n, sizeof big - (size_t)n, ",adc_fom_walden=1e-14");
     snprintf(big + n, sizeof big - (size_t)n, "\"}");
     config_fails(big, EXIT_FILE, "too long");
+    /* the same as an object: pairs past the first that does not fit are never
+     * written (the fuzzer found them formatted past the end of the buffer) */
+    n = snprintf(big, sizeof big, "{\"energy-params\": {");
+    for (int k = 0; n < 2000; k++)
+        n += snprintf(big + n, sizeof big - (size_t)n, "%s\"param_%03d\": 1e-14", k ? ", " : "", k);
+    snprintf(big + n, sizeof big - (size_t)n, "}}");
+    config_fails(big, EXIT_FILE, "\"energy-params\" is too long");
     /* values that parse but do not make a crossbar: the file and its key are
      * named (a bad file, exit 1), as they are for a value that does not parse */
     config_fails("{\"array\": \"0x0\"}", EXIT_FILE, "\"array\" '0x0': expected ROWSxCOLS");
