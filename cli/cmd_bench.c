@@ -22,6 +22,7 @@
 #include "base/rng.h"
 #include "cim/xbar.h"
 #include "cli/cli.h"
+#include "cli/h5_guard.h"
 #include "data/dataset.h"
 #include "data/model_file.h"
 #include "nn/forward.h"
@@ -158,7 +159,7 @@ static int bench_xbar(const char *file, const char *data, double seconds, double
                       json_t **out, struct cim_err *err)
 {
     struct data_set test = {0};
-    struct nn_model *m = data_model_load(file, err);
+    struct nn_model *m = cli_model_load(file, err);
     if (m == NULL || data_set_load(data, DATA_SPLIT_TEST, &test, err) != CIM_OK) {
         nn_model_free(m);
         return err->code;

@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "cli/cli.h"
+#include "cli/h5_guard.h"
 #include "data/dataset.h"
 #include "data/model_file.h"
 #include "nn/exec.h"
@@ -110,7 +111,7 @@ int cmd_eval(int argc, char **argv)
 
     struct cim_err err = {0};
     struct data_set test = {0};
-    struct nn_model *m = data_model_load(pos[0], &err);
+    struct nn_model *m = cli_model_load(pos[0], &err);
     if (m == NULL || data_set_load(data, DATA_SPLIT_TEST, &test, &err) != CIM_OK ||
         cli_data_check(m, pos[0], &test, data_dir_resolve(data), &err) != CIM_OK)
         goto fail;

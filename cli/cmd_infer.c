@@ -20,6 +20,7 @@
 #include <jansson.h>
 
 #include "cli/cli.h"
+#include "cli/h5_guard.h"
 #include "cli/xbar_opts.h"
 #include "data/dataset.h"
 #include "data/model_file.h"
@@ -150,7 +151,7 @@ int cmd_infer(int argc, char **argv)
 
     struct data_set test = {0}, train = {0};
     struct cli_infer_out r = {0};
-    struct nn_model *m = data_model_load(pos[0], &err);
+    struct nn_model *m = cli_model_load(pos[0], &err);
     if (m == NULL || data_set_load(ra.data, DATA_SPLIT_TEST, &test, &err) != CIM_OK ||
         cli_data_check(m, pos[0], &test, data_dir_resolve(ra.data), &err) != CIM_OK)
         goto fail;

@@ -4,6 +4,7 @@
 #include <jansson.h>
 
 #include "cli/cli.h"
+#include "cli/h5_guard.h"
 #include "data/model_file.h"
 
 static void shape_str(struct nn_shape s, char *buf, size_t size)
@@ -155,7 +156,7 @@ int cmd_info(int argc, char **argv)
     if (npos != 1)
         return cli_usage_error("info", "expected one model file (cim info FILE.h5)");
     struct cim_err err = {0};
-    struct nn_model *m = data_model_load(pos[0], &err);
+    struct nn_model *m = cli_model_load(pos[0], &err);
     if (m == NULL)
         return cli_fail(&err);
     if (json)

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/h5_guard.h"
 #include "cli/sweep_pareto.h"
 #include "cli/sweep_plot.h"
 #include "data/model_file.h"
@@ -132,7 +133,7 @@ int cmd_plot(int argc, char **argv)
     struct cim_err err = {0};
     struct data_sweep s;
     data_init();
-    if (data_sweep_load(pos[0], &s, &err) != CIM_OK)
+    if (cli_sweep_load(pos[0], &s, &err) != CIM_OK)
         return cli_fail(&err);
     if (pareto) {
         if (series != NULL && !varies(&s, sname)) {

@@ -28,6 +28,7 @@
 #include <jansson.h>
 
 #include "cli/cli.h"
+#include "cli/h5_guard.h"
 #include "cli/mpi_procs.h"
 #include "cli/sweep_grid.h"
 #include "cli/sweep_plot.h"
@@ -218,7 +219,7 @@ static int load(struct sweep *st)
     st->prec = malloc((size_t)st->g.points * sizeof *st->prec);
     if (st->varied == NULL || st->blocks == NULL || st->prec == NULL)
         return cim_err_set(&st->err, CIM_ENOMEM, "out of memory"), CLI_EXIT_FAIL;
-    st->m = data_model_load(st->file, &st->err);
+    st->m = cli_model_load(st->file, &st->err);
     if (st->m == NULL ||
         data_set_load(st->ra.data, DATA_SPLIT_TEST, &st->test, &st->err) != CIM_OK ||
         cli_data_check(st->m, st->file, &st->test, data_dir_resolve(st->ra.data), &st->err) !=
@@ -331,7 +332,7 @@ static int plan(struct sweep *st)
     FILE *probe = fopen(st->h5, "rb");
     if (probe != NULL) {
         fclose(probe);
-        if (data_sweep_load(st->h5, old, &st->err) != CIM_OK)
+        if (cli_sweep_load(st->h5, old, &st->err) != CIM_OK)
             return -1;
         if (strcmp(old->model, sw->model) != 0 || strcmp(old->varied, sw->varied) != 0 ||
             strcmp(old->blocks, sw->blocks) != 0)

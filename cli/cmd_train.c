@@ -17,6 +17,7 @@
 
 #include "cim/train_noise.h"
 #include "cli/cli.h"
+#include "cli/h5_guard.h"
 #include "data/atomic.h"
 #include "data/dataset.h"
 #include "data/model_file.h"
@@ -457,13 +458,13 @@ int cmd_train(int argc, char **argv)
     json_t *cfg_root = NULL;
     rc = CLI_EXIT_FAIL;
     if (resume != NULL) {
-        if (data_checkpoint_load(resume, &m, &ck, &err) != CIM_OK ||
+        if (cli_checkpoint_load(resume, &m, &ck, &err) != CIM_OK ||
             cfg_from_json(ck.options, resume, &c, &cfg_root, &err) != CIM_OK)
             goto fail;
     } else {
         cli_command_line(cli_argc, cli_argv, c.command, sizeof c.command);
         if (init != NULL) {
-            if ((m = data_model_load(init, &err)) == NULL)
+            if ((m = cli_model_load(init, &err)) == NULL)
                 goto fail;
             if (m->quant.n_prec > 0) {
                 m->quant.n_prec = 0; /* fine-tuning starts from the FP32 master weights */
