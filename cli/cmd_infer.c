@@ -160,12 +160,12 @@ int cmd_infer(int argc, char **argv)
                     "FP32 (train with --qat, or quantize with cim eval --ptq)", pos[0]);
         goto fail;
     }
-    const int p = cli_xbar_precision(m, xa.wbits, xa.abits, "infer", pos[0]);
+    const int p = cli_xbar_precision(m, &xa, "infer", pos[0]);
     if (p < 0) {
         nn_model_free(m);
         data_set_release(&test);
         json_decref(store);
-        return CLI_EXIT_USAGE;
+        return -p;
     }
     const int calibrated = cfg.adc_range == CIM_ADC_RANGE_MAX ||
                            cfg.adc_range == CIM_ADC_RANGE_PERCENTILE;

@@ -236,9 +236,15 @@ static int load(struct sweep *st)
         struct cim_xbar_config cfg;
         struct cli_xbar_args xr;
         cli_grid_config(&st->g, &st->xa, pt, st->xa.seed, &cfg, &xr);
-        st->prec[pt] = cli_xbar_precision(st->m, xr.wbits, xr.abits, "sweep", st->file);
+        /* a varied precision comes from the command line, whatever the file said */
+        long local;
+        const struct cli_grid_block *b = cli_grid_block_of(&st->g, pt, &local);
+        for (int i = 0; i < b->nv; i++)
+            if (strcmp(b->v[i].name, "wbits") == 0 || strcmp(b->v[i].name, "abits") == 0)
+                xr.config = NULL;
+        st->prec[pt] = cli_xbar_precision(st->m, &xr, "sweep", st->file);
         if (st->prec[pt] < 0)
-            return CLI_EXIT_USAGE;
+            return -st->prec[pt];
     }
     return CLI_EXIT_OK;
 }
@@ -605,8 +611,10 @@ static int sweep(struct sweep *st, int argc, char **argv)
     const int mine = rc;
     rc = cli_mpi_agree(st->mp, rc, st->err.msg);
     cli_mpi_mute(st->mp, 0);
-    if (rc != CLI_EXIT_OK)
-        return mine == CLI_EXIT_FAIL && st->mp->rank == 0 ? cli_fail(&st->err) : rc;
+    if (rc != CLI_EXIT_OK) /* a file's fault in st->err, or already said */
+        return mine == CLI_EXIT_FAIL && st->err.code != CIM_OK && st->mp->rank == 0
+                   ? cli_fail(&st->err)
+                   : rc;
     st->t0 = cli_now();
     if (st->mp->rank > 0)
         return work(st);

@@ -310,18 +310,30 @@ json_t *cli_energy_params_json(const struct cim_energy_config *e)
     return json_string(buf);
 }
 
-int cli_xbar_precision(const struct nn_model *m, int wbits, int abits, const char *cmd,
+/* Whether option `name` of a's table took its value from a's configuration file. */
+static int from_file(const struct cli_xbar_args *a, const char *name)
+{
+    const struct cli_opt *o = a->config != NULL && a->opts != NULL
+                                  ? cli_opt_find(a->opts, a->nopts, name)
+                                  : NULL;
+    return o != NULL && o->seen == CLI_SEEN_FILE;
+}
+
+int cli_xbar_precision(const struct nn_model *m, const struct cli_xbar_args *a, const char *cmd,
                        const char *file)
 {
     for (int p = 0; p < m->quant.n_prec; p++)
-        if ((wbits == 0 || m->quant.wbits[p] == wbits) &&
-            (abits == 0 || m->quant.abits[p] == abits))
+        if ((a->wbits == 0 || m->quant.wbits[p] == a->wbits) &&
+            (a->abits == 0 || m->quant.abits[p] == a->abits))
             return p;
+    const int fw = from_file(a, "--wbits"), fa = from_file(a, "--abits");
     fprintf(stderr, "cim %s: %s holds", cmd, file);
     for (int p = 0; p < m->quant.n_prec; p++)
         fprintf(stderr, "%s W%dA%d", p ? "," : "", m->quant.wbits[p], m->quant.abits[p]);
-    fprintf(stderr, "; --wbits %d --abits %d is not one of them\n", wbits, abits);
-    return -1;
+    fprintf(stderr, "; --wbits %d%s%s%s --abits %d%s%s%s is not one of them\n", a->wbits,
+            fw ? " (from " : "", fw ? a->config : "", fw ? ")" : "", a->abits,
+            fa ? " (from " : "", fa ? a->config : "", fa ? ")" : "");
+    return fw || fa ? -CLI_EXIT_FAIL : -CLI_EXIT_USAGE;
 }
 
 int cli_config_file_args(const char *path, const struct cli_opt *opts, int nopts, char **out,

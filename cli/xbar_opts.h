@@ -77,9 +77,12 @@ json_t *cli_energy_params_json(const struct cim_energy_config *e);
  * reproduces the run. */
 json_t *cli_xbar_config_json(const struct cim_xbar_config *c, int wbits, int abits, int calib);
 
-/* The precision index of m that --wbits/--abits name (0 for the defaults), or
- * -1 after a one-line message on stderr listing the stored precisions. */
-int cli_xbar_precision(const struct nn_model *m, int wbits, int abits, const char *cmd,
+/* The precision index of m that a->wbits and a->abits name (0 for the
+ * defaults), or, after a one-line message on stderr listing the stored
+ * precisions and naming a's configuration file for a value that came from
+ * there, the negated exit status: -CLI_EXIT_FAIL when a value came from the
+ * file, -CLI_EXIT_USAGE when both came from the command line. */
+int cli_xbar_precision(const struct nn_model *m, const struct cli_xbar_args *a, const char *cmd,
                        const char *file);
 
 /* The options of JSON file `path` ({"adc-bits": 6, "drift-comp": true, ...},

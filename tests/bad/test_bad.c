@@ -644,6 +644,7 @@ START_TEST(test_config)
     config_fails("{\"array\": \"4x4\"}", EXIT_FILE,
                  "\"array\" 4x4: expected ROWSxCOLS, each 8..4096");
     config_fails("{\"saf0\": 0.7, \"saf1\": 0.7}", EXIT_FILE, "\"saf0\" 0.7");
+    config_fails("{\"wbits\": 6}", EXIT_FILE, "holds W8A8, W4A4; --wbits 6 (from ");
     config_fails("{\"adc-range\": \"percentile:0\"}", EXIT_FILE,
                  "\"adc-range\" percentile:0: expected P in (0, 100]");
     config_fails("{\"drift-nu\": \"0.05,-1\"}", EXIT_FILE, "\"drift-nu\" 0.05,-1");
@@ -660,6 +661,19 @@ START_TEST(test_config)
         (const char *[]){"infer", lenet5(), "--config", good, "--array", "0x0", NULL}, EXIT_USAGE,
         "cim infer: --array '0x0': expected ROWSxCOLS");
     ck_assert_msg(strstr(r->err, "good.json") == NULL, "%s", r->err);
+    r = expect_error((const char *[]){"infer", lenet5(), "--config", good, "--wbits", "6", NULL},
+                     EXIT_USAGE, "holds W8A8, W4A4; --wbits 6 --abits 0 is not one of them");
+    /* a precision that cim sweep varies comes from the command line, whatever
+     * the file says; one the file sets names the file */
+    const char *w6 = test_tmp("w6.json"), *w6_text = "{\"wbits\": 6}";
+    write_plain(w6, (const uint8_t *)w6_text, strlen(w6_text));
+    r = expect_error((const char *[]){"sweep", lenet5(), "--config", w6, "--vary", "wbits=8,5",
+                                      "--images", "10", "--quiet", "--out", test_tmp("w6s"), NULL},
+                     EXIT_USAGE, "--wbits 5 --abits 0 is not one of them");
+    r = expect_error((const char *[]){"sweep", lenet5(), "--config", w6, "--vary", "adc-bits=4,5",
+                                      "--images", "10", "--quiet", "--out", test_tmp("w6s"), NULL},
+                     EXIT_FILE, "--wbits 6 (from ");
+    ck_assert_msg(strstr(r->err, "w6.json") != NULL, "%s", r->err);
     expect_error((const char *[]){"infer", lenet5(), "--config", bad, "--array", "64x64",
                                   "--saf0", "0.7", "--saf1", "0.7", NULL},
                  EXIT_USAGE, "cim infer: --saf0 0.7");
