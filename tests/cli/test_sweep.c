@@ -100,6 +100,14 @@ static void read_file(const char *path, char *buf)
     fclose(f);
 }
 
+/* PREFIX.csv of a sweep into buf. */
+static void read_csv(const char *prefix, char *buf)
+{
+    char path[700];
+    snprintf(path, sizeof path, "%s.csv", prefix);
+    read_file(path, buf);
+}
+
 #define GRID_LOUD "--vary", "adc-bits=5,6", "--vary", "wbits=8,4", "--seeds", "2",            \
                   "--prog-noise", "0.03", "--read-noise", "0.01", "--adc-range", "max",     \
                   "--calib", "64", "--images", "200"
@@ -112,11 +120,8 @@ START_TEST(test_sweep_threads)
     ck_assert_msg(st == 0, "sweep: %s", r.err);
     st = run((const char *[]){"sweep", model(), GRID, "--threads", "2", "--out", b, NULL});
     ck_assert_msg(st == 0, "sweep: %s", r.err);
-    char pa[700], pb[700];
-    snprintf(pa, sizeof pa, "%s.csv", a);
-    snprintf(pb, sizeof pb, "%s.csv", b);
-    read_file(pa, csv_a);
-    read_file(pb, csv_b);
+    read_csv(a, csv_a);
+    read_csv(b, csv_b);
     ck_assert_str_eq(csv_a, csv_b);
     /* 4 points, a header line */
     int lines = 0;
@@ -129,6 +134,7 @@ START_TEST(test_sweep_threads)
                                  "accuracy_min,accuracy_max,ci95_low,ci95_high,energy_nj,"
                                  "adc_nj,array_nj,dac_nj,periph_nj,area_mm2\n";
     ck_assert_msg(strncmp(csv_a, header, sizeof header - 1) == 0, "%s", csv_a);
+    char pa[700], pb[700];
     snprintf(pa, sizeof pa, "%s.h5", a);
     snprintf(pb, sizeof pb, "%s.h5", b);
     same_runs(pa, pb);
@@ -178,11 +184,10 @@ START_TEST(test_sweep_resume_after_kill)
     data_sweep_release(&s);
     st = run((const char *[]){"sweep", model(), GRID, "--out", part, NULL});
     ck_assert_msg(st == 0, "resume: %s", r.err);
-    char fcsv[700], fh5[700];
-    snprintf(fcsv, sizeof fcsv, "%s.csv", full);
+    char fh5[700];
     snprintf(fh5, sizeof fh5, "%s.h5", full);
-    read_file(fcsv, csv_a);
-    read_file(csv, csv_b);
+    read_csv(full, csv_a);
+    read_csv(part, csv_b);
     ck_assert_str_eq(csv_a, csv_b);
     same_runs(fh5, h5);
 }
@@ -302,10 +307,8 @@ START_TEST(test_sweep_mpi)
     ck_assert_msg(strstr(r.err, "8 runs (0 from an earlier start)") != NULL &&
                   strstr(r.err, "on 2 processes") != NULL, "%s", r.err);
     char a[700], b[700], c[700];
-    snprintf(a, sizeof a, "%s.csv", one);
-    snprintf(b, sizeof b, "%s.csv", two);
-    read_file(a, csv_a);
-    read_file(b, csv_b);
+    read_csv(one, csv_a);
+    read_csv(two, csv_b);
     ck_assert_str_eq(csv_a, csv_b);
     snprintf(a, sizeof a, "%s.h5", one);
     snprintf(b, sizeof b, "%s.h5", two);
@@ -319,8 +322,7 @@ START_TEST(test_sweep_mpi)
     ck_assert_msg(strstr(r.err, "8 runs (3 from an earlier start)") != NULL, "%s", r.err);
     ck_assert(run_seconds(c, 3, 0) == kept); /* kept, not run again */
     same_runs(a, c);
-    snprintf(c, sizeof c, "%s.csv", part);
-    read_file(c, csv_b);
+    read_csv(part, csv_b);
     ck_assert_str_eq(csv_a, csv_b);
     /* bad usage: one line of cim (mpirun adds its own notice), no hang */
     test_run_cim_mpi(&r, 2, (const char *[]){"sweep", model(), "--vary", "adc-bits=4,99",
@@ -451,14 +453,13 @@ START_TEST(test_sweep_study_noise)
     int st = run((const char *[]){"sweep", model(), "--study", "noise", "--images", "20",
                                   "--quiet", "--out", o, NULL});
     ck_assert_msg(st == 0, "sweep: %s", r.err);
-    char p[700];
-    snprintf(p, sizeof p, "%s.csv", o);
-    read_file(p, csv_a);
+    read_csv(o, csv_a);
     /* 8 x 2 x 2 points, then 4 x 2 x 2 of drift; a header */
     ck_assert_int_eq(test_count_lines(csv_a), 1 + 32 + 16);
     ck_assert(strncmp(csv_a, "prog-noise,wbits,read-noise,drift-t,drift-comp,seeds,", 53) == 0);
     ck_assert_msg(strstr(csv_a, "\n0.15,4,0.02,0,0,1,20,") != NULL, "%s", csv_a);
     ck_assert_msg(strstr(csv_a, "\n0,4,0,31536000,1,1,20,") != NULL, "%s", csv_a);
+    char p[700];
     snprintf(p, sizeof p, "%s-drift.png", o);
     ck_assert_msg(test_exists(p), "%s is missing", p);
     snprintf(p, sizeof p, "%s.png", o);
@@ -490,9 +491,7 @@ START_TEST(test_sweep_energy_pareto)
                                   "--energy-params", "adc_fom_walden=1e-14", "--quiet", "--out",
                                   o, NULL});
     ck_assert_msg(st == 0, "sweep: %s", r.err);
-    char p[700];
-    snprintf(p, sizeof p, "%s.csv", o);
-    read_file(p, csv_a);
+    read_csv(o, csv_a);
     ck_assert_msg(strstr(csv_a, ",energy_nj,adc_nj,array_nj,dac_nj,periph_nj,area_mm2\n") != NULL,
                   "%s", csv_a);
     /* columns: adc-bits, wbits, seeds, images, 6 accuracy columns, energy_nj, adc_nj, ... */
@@ -511,6 +510,7 @@ START_TEST(test_sweep_energy_pareto)
     /* the energy model is part of each run's configuration */
     struct data_sweep sw;
     struct cim_err err = {0};
+    char p[700];
     snprintf(p, sizeof p, "%s.h5", o);
     ck_assert_msg(data_sweep_load(p, &sw, &err) == CIM_OK, "%s", err.msg);
     ck_assert_msg(strstr(sw.runs[0].config, "adc_fom_walden=1e-14") != NULL, "%s",
@@ -593,11 +593,8 @@ START_TEST(test_sweep_config)
                               "--adc-range", "max", "--prog-noise", "0.02", "--quiet", "--vary",
                               "adc-bits=5,6", "--out", b, NULL});
     ck_assert_msg(st == 0, "sweep: %s", r.err);
-    char pa[700], pb[700];
-    snprintf(pa, sizeof pa, "%s.csv", a);
-    snprintf(pb, sizeof pb, "%s.csv", b);
-    read_file(pa, csv_a);
-    read_file(pb, csv_b);
+    read_csv(a, csv_a);
+    read_csv(b, csv_b);
     ck_assert_str_eq(csv_a, csv_b);
 }
 END_TEST
