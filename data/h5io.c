@@ -713,6 +713,24 @@ static int column_open(struct data_h5io *io, hid_t loc, const char *dpath, const
     return rc;
 }
 
+int data_h5_dset_stored(struct data_h5io *io, hid_t d, const char *dpath, size_t n, size_t elem)
+{
+    const hsize_t stored = H5Dget_storage_size(d);
+    hid_t dcpl = H5Dget_create_plist(d);
+    const H5D_layout_t layout = dcpl < 0 ? H5D_LAYOUT_ERROR : H5Pget_layout(dcpl);
+    if (dcpl >= 0)
+        H5Pclose(dcpl);
+    if (layout == H5D_LAYOUT_ERROR)
+        return data_h5_fail(io, CIM_EFORMAT, dpath, "cannot read the dataset's layout");
+    const int whole = elem > 0 && (layout == H5D_CONTIGUOUS || layout == H5D_COMPACT);
+    if (n > 0 && stored == 0)
+        return data_h5_bad(io, CIM_EFORMAT, dpath, "no values stored; expected %zu", n);
+    if (n > 0 && whole && stored != (hsize_t)n * elem)
+        return data_h5_bad(io, CIM_EFORMAT, dpath, "%llu bytes stored for %zu values of %zu "
+                           "bytes", (unsigned long long)stored, n, elem);
+    return CIM_OK;
+}
+
 int data_h5_get_column(struct data_h5io *io, hid_t loc, const char *dpath, const char *name,
                        H5T_class_t cls, hid_t mtype, size_t n, void *out)
 {
@@ -721,7 +739,12 @@ int data_h5_get_column(struct data_h5io *io, hid_t loc, const char *dpath, const
     int rc = column_open(io, loc, dpath, name, cls, expect, n, &d);
     if (rc != CIM_OK)
         return rc;
-    if (n > 0 && H5Dread(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, out) < 0)
+    hid_t ft = H5Dget_type(d);
+    const size_t elem = ft < 0 ? 0 : H5Tget_size(ft);
+    if (ft >= 0)
+        H5Tclose(ft);
+    rc = data_h5_dset_stored(io, d, dpath, n, elem);
+    if (rc == CIM_OK && n > 0 && H5Dread(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, out) < 0)
         rc = data_h5_fail(io, CIM_EFORMAT, dpath, "cannot read dataset");
     H5Dclose(d);
     return rc;
@@ -734,8 +757,13 @@ int data_h5_get_strings(struct data_h5io *io, hid_t loc, const char *dpath, cons
         out[i] = NULL;
     hid_t d;
     int rc = column_open(io, loc, dpath, name, H5T_STRING, "strings", n, &d);
-    if (rc != CIM_OK)
+    if (rc == CIM_OK)
+        rc = data_h5_dset_stored(io, d, dpath, n, 0);
+    if (rc != CIM_OK) {
+        if (d >= 0)
+            H5Dclose(d);
         return rc;
+    }
     char **vl = n > 0 ? calloc(n, sizeof *vl) : NULL;
     hid_t t = data_h5_str_vl();
     if ((n > 0 && vl == NULL) || t < 0) {

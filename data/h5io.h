@@ -153,6 +153,16 @@ int data_h5_put_column(struct data_h5io *io, hid_t loc, const char *dpath, const
                        hid_t ftype, hid_t mtype, size_t n, const void *data);
 int data_h5_put_strings(struct data_h5io *io, hid_t loc, const char *dpath, const char *name,
                         size_t n, const char *const *s);
+/* Whether open dataset `d` of `n` values stores them, before reading it:
+ * libhdf5 1.10 copies a contiguous or compact dataset from the storage its
+ * layout message names without checking that against the dataspace (a
+ * damaged file whose compact storage held 0 bytes made H5Dread copy from a
+ * null pointer). Refused: no storage at all for n > 0 (a dataset never
+ * written holds fill values, not data), and contiguous or compact storage of
+ * other than n * elem bytes (elem: bytes per value in the file; 0 skips this
+ * check, for variable-length strings). CIM_OK or CIM_EFORMAT naming dpath. */
+int data_h5_dset_stored(struct data_h5io *io, hid_t d, const char *dpath, size_t n, size_t elem);
+
 int data_h5_get_column(struct data_h5io *io, hid_t loc, const char *dpath, const char *name,
                        H5T_class_t cls, hid_t mtype, size_t n, void *out);
 int data_h5_get_strings(struct data_h5io *io, hid_t loc, const char *dpath, const char *name,

@@ -393,8 +393,9 @@ static int fdset_open(struct data_h5io *io, hid_t loc, const char *name, const c
 static int fdset_read(struct data_h5io *io, hid_t d, const char *dpath, float *out, size_t n,
                       int finite)
 {
-    int rc = CIM_OK;
-    if (n > 0 && H5Dread(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, out) < 0)
+    int rc = data_h5_dset_stored(io, d, dpath, n, 4);
+    if (rc == CIM_OK && n > 0 &&
+        H5Dread(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, out) < 0)
         rc = data_h5_fail(io, CIM_EFORMAT, dpath, "cannot read dataset");
     H5Dclose(d);
     if (rc == CIM_OK && finite) {

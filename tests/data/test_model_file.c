@@ -527,6 +527,51 @@ START_TEST(test_nonfinite_weight)
 }
 END_TEST
 
+/* A dataset whose values were never written holds fill values, not weights:
+ * refused before libhdf5 reads storage it never checked (data_h5_dset_stored()).
+ * Compressed chunks, as other writers (h5py) may store weights, load. */
+START_TEST(test_weight_storage)
+{
+    scratch_begin();
+    const char *path = good_file("unwritten.h5");
+    hid_t f = edit_open(path);
+    dset_replace(f, "/layers/005_dense/bias", H5T_IEEE_F32LE, 1, (const hsize_t[]){84});
+    edit_close(f);
+    load_fails(path, CIM_EFORMAT, "/layers/005_dense/bias: no values stored; expected 84");
+
+    path = good_file("deflate.h5");
+    struct cim_err err = {0};
+    struct nn_model *m = data_model_load(path, &err);
+    ck_assert_msg(m != NULL, "%s", err.msg);
+    f = edit_open(path);
+    const char *w = "/layers/004_dense/weight";
+    hid_t d = H5Dopen2(f, w, H5P_DEFAULT);
+    const hsize_t dims[2] = {120, 400}, chunk[2] = {30, 400};
+    float *v = malloc(sizeof(float) * 120 * 400);
+    ck_assert_int_ge(H5Dread(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, v), 0);
+    H5Dclose(d);
+    ck_assert_int_ge(H5Ldelete(f, w, H5P_DEFAULT), 0);
+    hid_t space = H5Screate_simple(2, dims, NULL), dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    ck_assert_int_ge(H5Pset_chunk(dcpl, 2, chunk), 0);
+    ck_assert_int_ge(H5Pset_deflate(dcpl, 6), 0);
+    d = H5Dcreate2(f, w, H5T_IEEE_F32LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    ck_assert_int_ge(H5Dwrite(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, v), 0);
+    ck_assert_uint_lt(H5Dget_storage_size(d), sizeof(float) * 120 * 400);
+    H5Dclose(d);
+    H5Pclose(dcpl);
+    H5Sclose(space);
+    free(v);
+    edit_close(f);
+    struct nn_model *m2 = data_model_load(path, &err);
+    ck_assert_msg(m2 != NULL, "%s", err.msg);
+    model_assert_equal(m, m2);
+    nn_model_free(m);
+    nn_model_free(m2);
+    ck_assert_int_eq(open_ids(), 0);
+    scratch_end();
+}
+END_TEST
+
 START_TEST(test_unknown_type)
 {
     scratch_begin();
@@ -933,9 +978,13 @@ START_TEST(test_quant_refusals)
         } else if (strcmp(w, "shape") == 0) {
             hsize_t dims[2] = {2, 5};
             dset_replace(f, "/layers/000_conv2d/weight_scale", H5T_IEEE_F32LE, 2, dims);
-        } else if (strcmp(w, "step") == 0) {
+        } else if (strcmp(w, "step") == 0) { /* written zeros (never written: refused earlier) */
             hsize_t dims[2] = {2, 6};
             dset_replace(f, "/layers/000_conv2d/weight_scale", H5T_IEEE_F32LE, 2, dims);
+            const float zero[12] = {0};
+            hid_t d = H5Dopen2(f, "/layers/000_conv2d/weight_scale", H5P_DEFAULT);
+            ck_assert_int_ge(H5Dwrite(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, zero), 0);
+            H5Dclose(d);
         } else {
             attr_delete(f, "/layers/002_conv2d", "input_scale");
         }
@@ -971,6 +1020,7 @@ static Suite *data_suite(void)
     tcase_add_test(tc, test_weight_wrong_extent);
     tcase_add_test(tc, test_weight_wrong_type);
     tcase_add_test(tc, test_nonfinite_weight);
+    tcase_add_test(tc, test_weight_storage);
     tcase_add_test(tc, test_unknown_type);
     tcase_add_test(tc, test_unknown_activation);
     tcase_add_test(tc, test_layers_do_not_chain);
