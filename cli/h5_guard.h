@@ -17,6 +17,15 @@
  * restored afterwards. Outputs are written only after the reads, atomically, so
  * the exit leaves no partial file.
  *
+ * The read also runs under an address-space bound (RLIMIT_AS: what the process
+ * holds plus max(1 GiB, 16 x the file's size), within what cim_mem_total()
+ * allows): a damaged file can send libhdf5 into a loop that allocates until the
+ * kernel kills the process (tests/fuzz/hdf5-faults/group-lookup-eats-memory.h5
+ * took 24 GB in two minutes); bounded, its allocations fail within seconds and
+ * the error says "(reading it needed more than the 1.0 GiB allowed: a damaged
+ * file)". Not in an AddressSanitizer build, whose allocator the bound does
+ * not constrain.
+ *
  * The library (libcim) installs no signal handler: a program of its own that
  * reads untrusted files does what it sees fit.
  */
