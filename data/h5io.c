@@ -673,7 +673,26 @@ int data_h5_put_strings(struct data_h5io *io, hid_t loc, const char *dpath, cons
     return rc;
 }
 
-/* Open 1-D dataset `name`, check its class and length. */
+int data_h5_dset_stored(struct data_h5io *io, hid_t d, const char *dpath, size_t n, size_t elem)
+{
+    const hsize_t stored = H5Dget_storage_size(d);
+    hid_t dcpl = H5Dget_create_plist(d);
+    const H5D_layout_t layout = dcpl < 0 ? H5D_LAYOUT_ERROR : H5Pget_layout(dcpl);
+    if (dcpl >= 0)
+        H5Pclose(dcpl);
+    if (layout == H5D_LAYOUT_ERROR)
+        return data_h5_fail(io, CIM_EFORMAT, dpath, "cannot read the dataset's layout");
+    const int whole = elem > 0 && (layout == H5D_CONTIGUOUS || layout == H5D_COMPACT);
+    if (n > 0 && stored == 0)
+        return data_h5_bad(io, CIM_EFORMAT, dpath, "no values stored; expected %zu", n);
+    if (n > 0 && whole && stored != (hsize_t)n * elem)
+        return data_h5_bad(io, CIM_EFORMAT, dpath, "%llu bytes stored for %zu values of %zu "
+                           "bytes", (unsigned long long)stored, n, elem);
+    return CIM_OK;
+}
+
+/* Open 1-D dataset `name`, check its class, length and storage (variable-length
+ * strings: present only, their heap references have no fixed size to check). */
 static int column_open(struct data_h5io *io, hid_t loc, const char *dpath, const char *name,
                        H5T_class_t cls, const char *expect, size_t n, hid_t *d)
 {
@@ -700,6 +719,8 @@ static int column_open(struct data_h5io *io, hid_t loc, const char *dpath, const
         } else if (rank != 1 || H5Sget_simple_extent_dims(space, dims, NULL) < 0 ||
                    dims[0] != n) {
             rc = data_h5_bad(io, CIM_EFORMAT, dpath, "expected %zu values in one dimension", n);
+        } else {
+            rc = data_h5_dset_stored(io, ds, dpath, n, cls == H5T_STRING ? 0 : H5Tget_size(t));
         }
     }
     if (t >= 0)
@@ -713,24 +734,6 @@ static int column_open(struct data_h5io *io, hid_t loc, const char *dpath, const
     return rc;
 }
 
-int data_h5_dset_stored(struct data_h5io *io, hid_t d, const char *dpath, size_t n, size_t elem)
-{
-    const hsize_t stored = H5Dget_storage_size(d);
-    hid_t dcpl = H5Dget_create_plist(d);
-    const H5D_layout_t layout = dcpl < 0 ? H5D_LAYOUT_ERROR : H5Pget_layout(dcpl);
-    if (dcpl >= 0)
-        H5Pclose(dcpl);
-    if (layout == H5D_LAYOUT_ERROR)
-        return data_h5_fail(io, CIM_EFORMAT, dpath, "cannot read the dataset's layout");
-    const int whole = elem > 0 && (layout == H5D_CONTIGUOUS || layout == H5D_COMPACT);
-    if (n > 0 && stored == 0)
-        return data_h5_bad(io, CIM_EFORMAT, dpath, "no values stored; expected %zu", n);
-    if (n > 0 && whole && stored != (hsize_t)n * elem)
-        return data_h5_bad(io, CIM_EFORMAT, dpath, "%llu bytes stored for %zu values of %zu "
-                           "bytes", (unsigned long long)stored, n, elem);
-    return CIM_OK;
-}
-
 int data_h5_get_column(struct data_h5io *io, hid_t loc, const char *dpath, const char *name,
                        H5T_class_t cls, hid_t mtype, size_t n, void *out)
 {
@@ -739,12 +742,7 @@ int data_h5_get_column(struct data_h5io *io, hid_t loc, const char *dpath, const
     int rc = column_open(io, loc, dpath, name, cls, expect, n, &d);
     if (rc != CIM_OK)
         return rc;
-    hid_t ft = H5Dget_type(d);
-    const size_t elem = ft < 0 ? 0 : H5Tget_size(ft);
-    if (ft >= 0)
-        H5Tclose(ft);
-    rc = data_h5_dset_stored(io, d, dpath, n, elem);
-    if (rc == CIM_OK && n > 0 && H5Dread(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, out) < 0)
+    if (n > 0 && H5Dread(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, out) < 0)
         rc = data_h5_fail(io, CIM_EFORMAT, dpath, "cannot read dataset");
     H5Dclose(d);
     return rc;
@@ -757,13 +755,8 @@ int data_h5_get_strings(struct data_h5io *io, hid_t loc, const char *dpath, cons
         out[i] = NULL;
     hid_t d;
     int rc = column_open(io, loc, dpath, name, H5T_STRING, "strings", n, &d);
-    if (rc == CIM_OK)
-        rc = data_h5_dset_stored(io, d, dpath, n, 0);
-    if (rc != CIM_OK) {
-        if (d >= 0)
-            H5Dclose(d);
+    if (rc != CIM_OK)
         return rc;
-    }
     char **vl = n > 0 ? calloc(n, sizeof *vl) : NULL;
     hid_t t = data_h5_str_vl();
     if ((n > 0 && vl == NULL) || t < 0) {
